@@ -1,0 +1,3 @@
+module github.com/cable-archive/cable
+
+go 1.26.0

@@ -1,0 +1,324 @@
+package cable
+
+import (
+	"context"
+	"time"
+)
+
+// Record is a cable as the records hold it: the canonical text, its
+// SHA-256, and everything appended beside it since.
+type Record struct {
+	// Cable is the cable as released. For a record read through
+	// CableService, Received and Distribution are those of the reader's
+	// station.
+	Cable *Cable `json:"cable"`
+	// Text is the canonical text form, byte for byte as released.
+	Text []byte `json:"-"`
+	// SHA256 is the hex SHA-256 of Text.
+	SHA256 string `json:"sha256"`
+	// Origin says how the record came in: released here, received over
+	// the transport, or imported as a historical record.
+	Origin Origin `json:"origin"`
+	// StoredAt is when the record was first written at this node.
+	StoredAt time.Time `json:"stored_at"`
+	// Deliveries holds the receipt and distribution at each receiving
+	// station whose receipt this node holds.
+	Deliveries []Delivery `json:"deliveries,omitempty"`
+	// Transmissions is the state of each transmission from this node.
+	Transmissions []TransmissionState `json:"transmissions,omitempty"`
+	// AnsweredBy lists the identifiers of held cables that refer to this one.
+	AnsweredBy []string `json:"answered_by,omitempty"`
+}
+
+// Origin says how a record came into the holding.
+type Origin string
+
+// Origins.
+const (
+	OriginReleased   Origin = "released"
+	OriginReceived   Origin = "received"
+	OriginHistorical Origin = "historical"
+)
+
+// Delivery is a cable's receipt and distribution at one station.
+type Delivery struct {
+	Station      string       `json:"station"`
+	Receipt      Receipt      `json:"receipt"`
+	Distribution Distribution `json:"distribution"`
+}
+
+// DeliveryFor returns the delivery at station, or nil.
+func (r *Record) DeliveryFor(station string) *Delivery {
+	for i := range r.Deliveries {
+		if r.Deliveries[i].Station == station {
+			return &r.Deliveries[i]
+		}
+	}
+	return nil
+}
+
+// TransmissionState is the state of a cable's transmission to one station.
+type TransmissionState struct {
+	Destination string     `json:"destination"`
+	State       string     `json:"state"` // queued, sent, received
+	QueuedAt    time.Time  `json:"queued_at"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	ReceivedAt  *time.Time `json:"received_at,omitempty"`
+}
+
+// Transmission states.
+const (
+	TransmissionQueued   = "queued"
+	TransmissionSent     = "sent"
+	TransmissionReceived = "received"
+)
+
+// Summary is a line of a cable list: enough to show precedence,
+// classification and subject at a glance.
+type Summary struct {
+	ID             string         `json:"id"`
+	Station        string         `json:"station"`
+	Serial         int            `json:"serial"`
+	DTG            time.Time      `json:"dtg"`
+	Precedence     Precedence     `json:"precedence"`
+	Classification Classification `json:"classification"`
+	Captions       []Caption      `json:"captions,omitempty"`
+	Handling       []Handling     `json:"handling,omitempty"`
+	Tags           []string       `json:"tags,omitempty"`
+	Subject        string         `json:"subject"`
+	// Received and Distribution are those at the listing station, if any.
+	Received     *Receipt      `json:"received,omitempty"`
+	Distribution *Distribution `json:"distribution,omitempty"`
+	// Role is the listing office's role (action or info) in an inbox.
+	Role Role `json:"role,omitempty"`
+	// Transmissions is filled in sent lists.
+	Transmissions []TransmissionState `json:"transmissions,omitempty"`
+	// Snippet is a highlighted extract for search hits.
+	Snippet string `json:"snippet,omitempty"`
+}
+
+// CableFilter selects cables from the records. Every list is bounded by
+// the reader's clearance and captions, so that a cable a person may not
+// read is not in their lists or counts.
+type CableFilter struct {
+	// MaxClassification and CaptionMask bound what is listed: only cables
+	// at or below the classification whose captions are all in the mask.
+	MaxClassification Classification
+	CaptionMask       int64
+
+	// Station is the viewing station. With Office, the inbox of that
+	// office: cables received at Station distributed to Office. With Sent,
+	// the cables released by Station.
+	Station string
+	Office  string
+	Sent    bool
+	// Offices, when set instead of Office, lists cables sent by Station or
+	// distributed at Station to any of these offices (search scope).
+	Offices []string
+
+	// Query is full-text search over subject and text.
+	Query string
+	// Precedence and Classification narrow the list when set.
+	Precedence     Precedence
+	Classification Classification
+	Tag            string
+
+	Offset, Limit int
+}
+
+// Event is an entry in the tamper-evident log: each event's hash covers
+// the one before it.
+type Event struct {
+	Seq      int64          `json:"seq"`
+	At       time.Time      `json:"at"`
+	Kind     string         `json:"kind"`
+	CableID  string         `json:"cable_id,omitempty"`
+	Station  string         `json:"station,omitempty"`
+	Actor    string         `json:"actor,omitempty"`
+	Detail   map[string]any `json:"detail,omitempty"`
+	PrevHash string         `json:"prev_hash"`
+	Hash     string         `json:"hash"`
+}
+
+// Event kinds.
+const (
+	EventReleased    = "released"
+	EventTransmitted = "transmitted"
+	EventReceived    = "received"
+	EventDistributed = "distributed"
+	EventRead        = "read"
+	EventSecurity    = "security"
+	EventUser        = "user"
+	EventImported    = "imported"
+)
+
+// EventFilter selects events.
+type EventFilter struct {
+	CableID  string
+	Kind     string
+	AfterSeq int64
+	Limit    int
+}
+
+// VerifyReport is the result of checking the records and the log.
+type VerifyReport struct {
+	Cables   int      `json:"cables"`
+	Events   int      `json:"events"`
+	Problems []string `json:"problems"`
+}
+
+// ReleaseRequest asks the records to release one cable. The store assigns
+// the next serial of the cable's station for the year of its DTG, sets
+// Serial and ID, renders the canonical text with Render and stores it with
+// its hash, queues a transmission to every addressed station, and logs
+// the release: all in one transaction, so a serial is never used twice nor
+// skipped.
+type ReleaseRequest struct {
+	Cable  *Cable
+	Render func(*Cable) ([]byte, error)
+	Actor  string
+
+	// Record is set by the store.
+	Record *Record
+}
+
+// Arrival is a cable arriving at a receiving station.
+type Arrival struct {
+	// Station is the receiving station.
+	Station string
+	Cable   *Cable
+	Text    []byte
+	SHA256  string
+	At      time.Time
+	// Distribution is the routing rules' choice of offices.
+	Distribution Distribution
+	Origin       Origin
+
+	// Receipt is set by the store: the new receipt, or the one held
+	// already when Duplicate is true.
+	Receipt   Receipt
+	Duplicate bool
+}
+
+// Records is the records store. A released cable never changes; every
+// later change is an event appended beside it.
+type Records interface {
+	// Release stores new cables, each with its next serial; see ReleaseRequest.
+	Release(ctx context.Context, reqs []*ReleaseRequest) error
+	// Receive stores arrivals: a receipt with the station's next control
+	// number and the distribution, and the cable's text if this node does
+	// not hold it. A cable already received at a station is stored once:
+	// the arrival is marked Duplicate and nothing is written.
+	Receive(ctx context.Context, arrivals []*Arrival) error
+	// Cable returns the record with the identifier, or ENOTFOUND.
+	Cable(ctx context.Context, id string) (*Record, error)
+	// FindCables lists cables and counts all that match.
+	FindCables(ctx context.Context, f CableFilter) ([]*Summary, int, error)
+	// PendingTransmissions returns queued transmissions, most urgent first.
+	PendingTransmissions(ctx context.Context, limit int) ([]*Transmission, error)
+	// MarkTransmitted records that the transport has custody.
+	MarkTransmitted(ctx context.Context, ts []*Transmission, at time.Time) error
+
+	// AppendEvents adds events to the log, setting Seq and hashes.
+	AppendEvents(ctx context.Context, events []*Event) error
+	// Events lists events in log order.
+	Events(ctx context.Context, f EventFilter) ([]*Event, error)
+	// Verify rehashes every record and the whole log.
+	Verify(ctx context.Context) (*VerifyReport, error)
+
+	// CreateUser adds a user with a password hash; ECONFLICT if the name is taken.
+	CreateUser(ctx context.Context, u *User, passwordHash string) error
+	// UserByName returns the user and their password hash, or ENOTFOUND.
+	UserByName(ctx context.Context, name string) (*User, string, error)
+	// Users lists every user.
+	Users(ctx context.Context) ([]*User, error)
+	// CreateToken stores the hash of a bearer or session token.
+	CreateToken(ctx context.Context, t *Token) error
+	// UserByToken returns the user holding an unexpired token, or ENOTFOUND.
+	UserByToken(ctx context.Context, hash string, now time.Time) (*User, *Token, error)
+	// DeleteToken removes a token.
+	DeleteToken(ctx context.Context, hash string) error
+
+	// Close releases the store.
+	Close() error
+}
+
+// Token is a bearer token or web session, stored by hash only.
+type Token struct {
+	Hash      string
+	UserID    int64
+	Kind      string // "api" or "session"
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
+	// CSRF is the session's anti-forgery token.
+	CSRF string
+}
+
+// Token kinds.
+const (
+	TokenAPI     = "api"
+	TokenSession = "session"
+)
+
+// Transmission is a cable handed to the transport for one destination.
+type Transmission struct {
+	CableID     string     `json:"cable_id"`
+	Origin      string     `json:"origin"`
+	Destination string     `json:"destination"`
+	Precedence  Precedence `json:"precedence"`
+	Text        []byte     `json:"-"`
+	SHA256      string     `json:"sha256"`
+	QueuedAt    time.Time  `json:"queued_at"`
+}
+
+// Transport carries cables between message centres.
+type Transport interface {
+	// Send returns once the transport has durable custody of every
+	// transmission.
+	Send(ctx context.Context, ts []*Transmission) error
+	// Receive delivers transmissions addressed to station to h, most
+	// urgent precedence first, in batches; a batch is acknowledged only
+	// after h returns nil and is redelivered otherwise. It blocks until
+	// ctx is done.
+	Receive(ctx context.Context, station string, h func(context.Context, []*Transmission) error) error
+}
+
+// TextForm reads and writes the canonical text form.
+type TextForm interface {
+	// Parse reads a released cable or, with draft, a draft without serial
+	// and date-time group. Every problem is reported.
+	Parse(text []byte, draft bool) (*Cable, error)
+	// Render writes the canonical text form.
+	Render(c *Cable) ([]byte, error)
+}
+
+// CableService is what people do with cables. Every method checks the
+// access policy: a cable the user may not read is ENOTFOUND.
+type CableService interface {
+	// Check validates a draft for user and names every problem.
+	Check(ctx context.Context, u *User, draft *Cable) error
+	// Release validates the draft, releases it and hands it to the transport.
+	Release(ctx context.Context, u *User, draft *Cable) (*Record, error)
+	// Cable returns a cable the user may read, and records the read.
+	Cable(ctx context.Context, u *User, id string) (*Record, error)
+	// Inbox lists cables distributed to one of the user's offices.
+	Inbox(ctx context.Context, u *User, office string, f CableFilter) ([]*Summary, int, error)
+	// Sent lists cables released by the user's station.
+	Sent(ctx context.Context, u *User, f CableFilter) ([]*Summary, int, error)
+	// Search finds cables the user may read.
+	Search(ctx context.Context, u *User, f CableFilter) ([]*Summary, int, error)
+}
+
+// UserService signs people in.
+type UserService interface {
+	// Authenticate checks a name and password; EUNAUTHORIZED otherwise.
+	Authenticate(ctx context.Context, name, password string) (*User, error)
+	// CreateSession starts a web session, returning its token and CSRF token.
+	CreateSession(ctx context.Context, u *User) (token, csrf string, err error)
+	// UserBySession returns the user of a session and its CSRF token.
+	UserBySession(ctx context.Context, token string) (*User, string, error)
+	// EndSession ends a session.
+	EndSession(ctx context.Context, token string) error
+	// UserByToken returns the user of an API bearer token.
+	UserByToken(ctx context.Context, token string) (*User, error)
+}
