@@ -1,0 +1,166 @@
+// Package centre is the message centre: it releases cables for the
+// stations a node hosts, hands them to the transport, receives what the
+// transport delivers, stamps receipt and distributes by the routing rules,
+// and answers people's reads under the access policy. It implements the
+// domain's CableService and UserService over the interfaces of a records
+// store, a transport and the text form, and knows none of their
+// implementations.
+package centre
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+)
+
+// Config is what a message centre is built from.
+type Config struct {
+	Records   cable.Records
+	Transport cable.Transport
+	Form      cable.TextForm
+	Directory *cable.Directory
+	Rules     *cable.RoutingRules
+	// Stations are the stations this node hosts.
+	Stations []string
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// SessionTTL is how long a web session lasts; 12 hours when zero.
+	SessionTTL time.Duration
+}
+
+// Centre is a message centre for one or more stations.
+type Centre struct {
+	records   cable.Records
+	transport cable.Transport
+	form      cable.TextForm
+	dir       *cable.Directory
+	rules     atomic.Pointer[cable.RoutingRules]
+	stations  []string
+	hosted    map[string]bool
+	log       *slog.Logger
+	metrics   *Metrics
+	now       func() time.Time
+	ttl       time.Duration
+
+	releases chan *pendingRelease
+	kick     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// New checks the configuration and returns a centre. Call Run to start
+// its release, transmission and receiving loops.
+func New(cfg Config) (*Centre, error) {
+	var ps cable.Problems
+	if cfg.Records == nil {
+		ps.Add("records", "a records store is required")
+	}
+	if cfg.Transport == nil {
+		ps.Add("transport", "a transport is required")
+	}
+	if cfg.Form == nil {
+		ps.Add("form", "the text form is required")
+	}
+	if cfg.Directory == nil {
+		ps.Add("directory", "a station directory is required")
+	}
+	if len(cfg.Stations) == 0 {
+		ps.Add("stations", "a node hosts at least one station")
+	}
+	c := &Centre{
+		records: cfg.Records, transport: cfg.Transport, form: cfg.Form, dir: cfg.Directory,
+		stations: cfg.Stations, hosted: map[string]bool{}, log: cfg.Logger, metrics: cfg.Metrics,
+		now: cfg.Now, ttl: cfg.SessionTTL,
+		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1),
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.ttl == 0 {
+		c.ttl = 12 * time.Hour
+	}
+	if c.metrics == nil {
+		c.metrics = NewMetrics()
+	}
+	for _, s := range cfg.Stations {
+		c.hosted[s] = true
+		if cfg.Directory == nil {
+			continue
+		}
+		st, err := cfg.Directory.Station(s)
+		if err != nil {
+			ps.Add("stations", "station %s is not in the directory", s)
+			continue
+		}
+		if st.Kind != cable.Relay {
+			if _, ok := cfg.Rules.Distribute(&cable.Cable{Station: "XX"}, s); !ok {
+				ps.Add("rules", "station %s receives cables but has no routing rules", s)
+			}
+		}
+	}
+	if err := ps.Err("invalid message centre configuration"); err != nil {
+		return nil, err
+	}
+	c.rules.Store(cfg.Rules)
+	return c, nil
+}
+
+// SetRules replaces the routing rules, as when an operator edits the file.
+func (c *Centre) SetRules(rr *cable.RoutingRules) { c.rules.Store(rr) }
+
+// Directory returns the station directory.
+func (c *Centre) Directory() *cable.Directory { return c.dir }
+
+// Run starts the release, transmission and receiving loops and blocks
+// until ctx is done and they have stopped. Transmissions queued before a
+// crash are sent again on start; receivers deduplicate.
+func (c *Centre) Run(ctx context.Context) error {
+	errc := make(chan error, len(c.stations)+2)
+	var wg sync.WaitGroup
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	run("release", c.releaseLoop)
+	run("transmit", c.transmitLoop)
+	for _, s := range c.stations {
+		st, _ := c.dir.Station(s)
+		if st != nil && st.Kind == cable.Relay {
+			continue
+		}
+		run("receive "+s, func(ctx context.Context) error { return c.receiveLoop(ctx, s) })
+	}
+	select {
+	case <-ctx.Done():
+		wg.Wait()
+		return nil
+	case err := <-errc:
+		wg.Wait()
+		return err
+	}
+}
+
+// Hosts reports whether this node hosts station.
+func (c *Centre) Hosts(station string) bool { return c.hosted[station] }
+
+func (c *Centre) kickTransmitter() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}

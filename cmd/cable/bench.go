@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	cable "github.com/cable-archive/cable"
+	"github.com/cable-archive/cable/centre"
+	"github.com/cable-archive/cable/nats"
+	"github.com/cable-archive/cable/sqlite"
+)
+
+var timeNow = time.Now
+
+// benchResult is one measured figure.
+type benchResult struct {
+	Name      string  `json:"name"`
+	Cables    int     `json:"cables"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", "bench [--n N] [--workers W] [--json]", stdout, stderr)
+	n := fs.Int("n", 5000, "`number` of cables to release")
+	workers := fs.Int("workers", 64, "concurrent releasing `clients`")
+	asJSON := fs.Bool("json", false, "print the figures as JSON")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "cable-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	ours, err := benchReleasePath(ctx, filepath.Join(tmp, "node"), *n, *workers)
+	if err != nil {
+		return fmt.Errorf("release path: %w", err)
+	}
+	text := ours.sample
+	rawAsync, err := benchRawJetStream(ctx, filepath.Join(tmp, "raw-async"), text, *n, true)
+	if err != nil {
+		return fmt.Errorf("raw JetStream: %w", err)
+	}
+	rawSync, err := benchRawJetStream(ctx, filepath.Join(tmp, "raw-sync"), text, *n, false)
+	if err != nil {
+		return fmt.Errorf("raw JetStream: %w", err)
+	}
+	results := []benchResult{ours.result, rawAsync, rawSync}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(results)
+	}
+	fmt.Fprintf(stdout, "%d cables of %d bytes, %d releasing clients\n", *n, len(text), *workers)
+	for _, r := range results {
+		fmt.Fprintf(stdout, "  %-44s %9.0f cables/s  (%.2fs)\n", r.Name, r.PerSecond, r.Seconds)
+	}
+	fmt.Fprintf(stdout, "  release path / raw async publish: %.2f\n", ours.result.PerSecond/rawAsync.PerSecond)
+	fmt.Fprintf(stdout, "  release path / raw sync publish:  %.2f\n", ours.result.PerSecond/rawSync.PerSecond)
+	return nil
+}
+
+type releaseBench struct {
+	result benchResult
+	sample []byte
+}
+
+// benchCable is a cable of about 4 KB.
+func benchCable(i int) *cable.Cable {
+	body := "The Embassy reports on the day's developments in the capital, with the views of officials, the press and contacts across the government, for the Department's information and for such action as it may judge useful. "
+	var paras []cable.Paragraph
+	for n := 1; n <= 4; n++ {
+		text := ""
+		for len(text) < 900 {
+			text += body
+		}
+		paras = append(paras, cable.Paragraph{Number: n, Classification: cable.Confidential, Text: text})
+	}
+	return &cable.Cable{
+		Station: "MOSCOW", Precedence: cable.Routine, Classification: cable.Confidential,
+		To:   []cable.Addressee{{Station: "STATE", Role: cable.RoleAction}},
+		Tags: []string{"PREL", "UR"}, Subject: fmt.Sprintf("DAILY REPORT NUMBER %d", i),
+		Paragraphs: paras, Signature: "HOLLOWAY",
+		Authority: &cable.Authority{ClassifiedBy: "DAVID HOLLOWAY, POLITICAL COUNSELOR", Reason: "1.4 (D)",
+			DeclassifyOn: cable.DeclassifyOn{Date: time.Now().UTC().AddDate(10, 0, 0).Truncate(24 * time.Hour)}},
+	}
+}
+
+// benchReleasePath releases n cables from MOSCOW to STATE through the
+// real release path (validation, serial, SQLite, outbox, embedded
+// JetStream, receipt, distribution) and times it until the last is stored
+// at STATE.
+func benchReleasePath(ctx context.Context, data string, n, workers int) (releaseBench, error) {
+	var out releaseBench
+	d := dataDir{path: data}
+	if err := d.ensure(); err != nil {
+		return out, err
+	}
+	dir, err := d.directory()
+	if err != nil {
+		return out, err
+	}
+	rules, err := d.rules(dir)
+	if err != nil {
+		return out, err
+	}
+	rec, err := sqlite.Open(ctx, filepath.Join(data, databaseFile))
+	if err != nil {
+		return out, err
+	}
+	defer rec.Close()
+	tr, err := nats.Open(ctx, nats.Options{StoreDir: filepath.Join(data, jetstreamDir), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return out, err
+	}
+	defer tr.Close()
+	c, err := centre.New(centre.Config{Records: rec, Transport: tr, Form: newForm(dir), Directory: dir, Rules: rules,
+		Stations: []string{"MOSCOW", "STATE"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return out, err
+	}
+	u := &cable.User{Name: "bench", Station: "MOSCOW", Offices: []string{"POL"}, Clearance: cable.Secret, Roles: []cable.UserRole{cable.RoleDrafter}}
+	if err := rec.CreateUser(ctx, u, "x"); err != nil {
+		return out, err
+	}
+	reader := &cable.User{Name: "bench.eur", Station: "STATE", Offices: []string{"EUR"}, Clearance: cable.Secret}
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.Run(runCtx) }()
+	defer func() { cancel(); wg.Wait() }()
+
+	start := time.Now()
+	var next atomic.Int64
+	errc := make(chan error, workers)
+	var rw sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		rw.Add(1)
+		go func() {
+			defer rw.Done()
+			for {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				if _, err := c.Release(ctx, u, benchCable(i)); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	rw.Wait()
+	select {
+	case err := <-errc:
+		return out, err
+	default:
+	}
+	for {
+		_, total, err := c.Inbox(ctx, reader, "EUR", cable.CableFilter{Limit: 1})
+		if err != nil {
+			return out, err
+		}
+		if total >= n {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			return out, fmt.Errorf("only %d of %d cables received after 10 minutes", total, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	secs := time.Since(start).Seconds()
+	out.result = benchResult{Name: "release to stored at STATE (cable)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs}
+	sent, _, err := c.Sent(ctx, u, cable.CableFilter{Limit: 1})
+	if err != nil || len(sent) == 0 {
+		return out, fmt.Errorf("no sent cable to sample: %v", err)
+	}
+	r, err := rec.Cable(ctx, sent[0].ID)
+	if err != nil {
+		return out, err
+	}
+	out.sample = r.Text
+	return out, nil
+}
+
+// benchRawJetStream publishes n copies of text to a file-storage stream
+// on an identical embedded server: asynchronously with all acks awaited,
+// or one synchronous publish at a time.
+func benchRawJetStream(ctx context.Context, storeDir string, text []byte, n int, async bool) (benchResult, error) {
+	srv, err := natsserver.NewServer(&natsserver.Options{
+		JetStream: true, StoreDir: storeDir, DontListen: true, NoSigs: true, MaxPayload: 8 << 20,
+	})
+	if err != nil {
+		return benchResult{}, err
+	}
+	srv.Start()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(10*time.Second) || !srv.JetStreamEnabled() {
+		return benchResult{}, fmt.Errorf("embedded NATS server with JetStream did not start")
+	}
+	nc, err := natsgo.Connect("", natsgo.InProcessServer(srv))
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return benchResult{}, err
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"}, Storage: jetstream.FileStorage}); err != nil {
+		return benchResult{}, err
+	}
+	start := time.Now()
+	if async {
+		for i := 0; i < n; i++ {
+			if _, err := js.PublishAsync("raw.STATE.R", text, jetstream.WithStallWait(30*time.Second)); err != nil {
+				return benchResult{}, err
+			}
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(5 * time.Minute):
+			return benchResult{}, fmt.Errorf("publish acks did not arrive")
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			if _, err := js.Publish(ctx, "raw.STATE.R", text); err != nil {
+				return benchResult{}, err
+			}
+		}
+	}
+	secs := time.Since(start).Seconds()
+	name := "raw JetStream publish, sync (one at a time)"
+	if async {
+		name = "raw JetStream publish, async (all acks awaited)"
+	}
+	return benchResult{Name: name, Cables: n, Seconds: secs, PerSecond: float64(n) / secs}, nil
+}

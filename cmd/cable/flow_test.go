@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+)
+
+func user(t *testing.T, n *testNode, name string) *cable.User {
+	t.Helper()
+	u, _, err := n.records.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatalf("user %s: %v", name, err)
+	}
+	return u
+}
+
+// waitInbox polls office's inbox for id until it arrives or the deadline passes.
+func waitInbox(t *testing.T, n *testNode, u *cable.User, office, id string) *cable.Summary {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		list, _, err := n.centre.Inbox(context.Background(), u, office, cable.CableFilter{Limit: 500})
+		if err != nil {
+			t.Fatalf("inbox: %v", err)
+		}
+		for _, s := range list {
+			if s.ID == id {
+				return s
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never reached the %s inbox of %s", id, office, u.Name)
+	return nil
+}
+
+func TestReleaseTravelsToActionOffice(t *testing.T) {
+	n := startTestNode(t)
+	ctx := context.Background()
+	drafter := user(t, n, "drafter.moscow")
+	draft := benchCable(1)
+	draft.Subject = "SOVIET PRESS ON THE GRAIN HARVEST"
+	rec, err := n.centre.Release(ctx, drafter, draft)
+	if err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	year := time.Now().UTC().Year()
+	if !strings.HasPrefix(rec.Cable.ID, cable.Identifier(year, "MOSCOW", 0)[:10]) || rec.Cable.Serial < 1 {
+		t.Fatalf("identifier %q serial %d", rec.Cable.ID, rec.Cable.Serial)
+	}
+	if rec.SHA256 != cable.SHA256Hex(rec.Text) {
+		t.Fatalf("stored hash %s does not match text", rec.SHA256)
+	}
+
+	eur := user(t, n, "reader.eur")
+	s := waitInbox(t, n, eur, "EUR", rec.Cable.ID)
+	if s.Role != cable.RoleAction || s.Distribution == nil || s.Distribution.Action != "EUR" {
+		t.Fatalf("EUR inbox line: role %q distribution %+v", s.Role, s.Distribution)
+	}
+	if s.Received == nil || s.Received.ControlNumber == "" {
+		t.Fatalf("no receipt on inbox line: %+v", s.Received)
+	}
+	got, err := n.centre.Cable(ctx, eur, rec.Cable.ID)
+	if err != nil {
+		t.Fatalf("read as EUR: %v", err)
+	}
+	if string(got.Text) != string(rec.Text) {
+		t.Fatal("text read at STATE differs from text released at MOSCOW")
+	}
+	if got.Cable.Received == nil || got.Cable.Distribution.Action != "EUR" {
+		t.Fatalf("cable view lacks receipt/distribution: %+v %+v", got.Cable.Received, got.Cable.Distribution)
+	}
+	// The INR reader is an info addressee office for UR; NEA is not.
+	if _, err := n.centre.Cable(ctx, user(t, n, "reader.nea"), rec.Cable.ID); cable.ErrorCode(err) != cable.ENOTFOUND {
+		t.Fatalf("NEA reader: got %v, want not found", err)
+	}
+	if _, err := n.centre.Cable(ctx, user(t, n, "reader.inr"), rec.Cable.ID); err != nil {
+		t.Fatalf("INR reader (info office): %v", err)
+	}
+	// Every read is an event.
+	evs, err := n.records.Events(ctx, cable.EventFilter{CableID: rec.Cable.ID, Kind: cable.EventRead})
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("read events: %d, %v; want 2", len(evs), err)
+	}
+}
+
+func TestConcurrentReleasesAreGapless(t *testing.T) {
+	n := startTestNode(t)
+	ctx := context.Background()
+	drafter := user(t, n, "drafter.london")
+	const workers, each = 8, 20
+	var mu sync.Mutex
+	var serials []int
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				d := benchCable(i)
+				d.Station = "LONDON"
+				rec, err := n.centre.Release(ctx, drafter, d)
+				if err != nil {
+					t.Errorf("release: %v", err)
+					return
+				}
+				mu.Lock()
+				serials = append(serials, rec.Cable.Serial)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Ints(serials)
+	// The demo traffic released LONDON's first cables before the test began.
+	first := serials[0]
+	for i, s := range serials {
+		if s != first+i {
+			t.Fatalf("serials not gapless: %v", serials)
+		}
+	}
+	sent, total, err := n.centre.Sent(ctx, drafter, cable.CableFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(serials)+first-1 || len(sent) != total {
+		t.Fatalf("sent list holds %d (total %d), want %d", len(sent), total, len(serials)+first-1)
+	}
+}
+
+func TestInvalidDraftNamesEveryProblem(t *testing.T) {
+	n := startTestNode(t)
+	drafter := user(t, n, "drafter.ankara")
+	d := &cable.Cable{
+		Precedence: cable.Routine, Classification: cable.Confidential,
+		Paragraphs: []cable.Paragraph{{Number: 1, Classification: cable.TopSecret, Text: "x"}},
+		Captions:   []cable.Caption{cable.NODIS},
+	}
+	_, err := n.centre.Release(context.Background(), drafter, d)
+	fields := map[string]bool{}
+	for _, p := range cable.ErrorProblems(err) {
+		fields[p.Field] = true
+	}
+	for _, f := range []string{"to", "subject", "tags", "signature", "classification", "captions", "authority"} {
+		if !fields[f] {
+			t.Errorf("no problem named %q in %v", f, err)
+		}
+	}
+	sent, _, _ := n.centre.Sent(context.Background(), drafter, cable.CableFilter{})
+	for _, s := range sent {
+		if s.Subject == "" {
+			t.Fatal("an invalid draft was stored")
+		}
+	}
+}
+
+func TestForgedTransmissionsAreRefused(t *testing.T) {
+	n := startTestNode(t)
+	ctx := context.Background()
+	rec, err := n.centre.Release(ctx, user(t, n, "drafter.paris"), func() *cable.Cable {
+		c := benchCable(1)
+		c.Station = "PARIS"
+		return c
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := append([]byte(nil), rec.Text...)
+	i := strings.Index(string(altered), "Embassy")
+	copy(altered[i:], "Enemyyy")
+	forged := []*cable.Transmission{
+		// Altered in transit: the text no longer matches its hash.
+		{CableID: rec.Cable.ID, Origin: "PARIS", Destination: "STATE", Precedence: cable.Flash, Text: altered, SHA256: rec.SHA256},
+		// Garbage with a matching hash.
+		{CableID: "2026PARIS99999", Origin: "PARIS", Destination: "STATE", Precedence: cable.Flash, Text: []byte("garbage\x00\xff"), SHA256: cable.SHA256Hex([]byte("garbage\x00\xff"))},
+		// Same identifier, different text, hashed to match: a replaced cable.
+		{CableID: rec.Cable.ID, Origin: "PARIS", Destination: "STATE", Precedence: cable.Flash, Text: altered, SHA256: cable.SHA256Hex(altered)},
+	}
+	if err := n.transport.Send(ctx, forged); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		evs, err := n.records.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d security events, want 3", len(evs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The genuine cable is held, unchanged; the forgery is nowhere.
+	got, err := n.records.Cable(ctx, rec.Cable.ID)
+	if err != nil || got.SHA256 != rec.SHA256 {
+		t.Fatalf("genuine cable: %v %v", err, got)
+	}
+	if _, err := n.records.Cable(ctx, "2026PARIS99999"); cable.ErrorCode(err) != cable.ENOTFOUND {
+		t.Fatalf("garbage stored: %v", err)
+	}
+	rep, err := n.records.Verify(ctx)
+	if err != nil || len(rep.Problems) > 0 {
+		t.Fatalf("verify: %v %v", err, rep)
+	}
+}

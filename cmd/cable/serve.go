@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	cable "github.com/cable-archive/cable"
+	"github.com/cable-archive/cable/centre"
+	cablehttp "github.com/cable-archive/cable/http"
+	"github.com/cable-archive/cable/nats"
+)
+
+// nodeConfig is what a node is started with.
+type nodeConfig struct {
+	Data       string
+	Addr       string
+	Demo       bool
+	Postgres   string
+	Stations   []string
+	NATSURL    string
+	NATSListen string
+	TLSCert    string
+	TLSKey     string
+	Logger     *slog.Logger
+}
+
+// node is one running process: records, transport, message centre and
+// the HTTP server.
+type node struct {
+	cfg       nodeConfig
+	dir       *cable.Directory
+	records   cable.Records
+	transport *nats.Transport
+	centre    *centre.Centre
+	server    *http.Server
+	listener  net.Listener
+	// URL is the address the web UI and API answer on.
+	URL string
+	// DemoPasswords holds the demo users' passwords with --demo.
+	DemoPasswords map[string]string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	runErr chan error
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [flags]", stdout, stderr)
+	var cfg nodeConfig
+	var stations, logLevel string
+	fs.StringVar(&cfg.Data, "data", "./cable-data", "data `directory`: station directory, routing rules, records, transport store")
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`host:port` for the web UI and the JSON API")
+	fs.BoolVar(&cfg.Demo, "demo", false, "seed demo offices, users, routing rules and traffic, and print the users' sign-in details")
+	fs.StringVar(&cfg.Postgres, "postgres", "", "keep records in PostgreSQL at this `DSN` instead of the data directory's SQLite file")
+	fs.StringVar(&stations, "station", "", "comma-separated `codes` of the stations this node hosts (default: every station of the directory)")
+	fs.StringVar(&cfg.NATSURL, "nats", "", "connect to an external NATS server at this `URL` instead of embedding one")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS server on this `host:port`")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file` (cookies become Secure)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` for --tls-cert")
+	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cable serve: unexpected arguments %q\n", fs.Args())
+		return exitError{2}
+	}
+	cfg.Stations = splitList(stations)
+	logger, err := newLogger(logLevel, os.Stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+
+	n, err := startNode(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "cable: serving stations %v at %s\n", n.cfg.Stations, n.URL)
+	if cfg.Demo {
+		printDemoUsers(stdout, n)
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-n.runErr:
+		logger.Error("message centre stopped", "err", err)
+	}
+	logger.Info("shutting down")
+	if cerr := n.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// startNode opens everything and starts serving; Close stops it.
+func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	log := cfg.Logger
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	d := dataDir{path: cfg.Data}
+	if err := d.ensure(); err != nil {
+		return nil, err
+	}
+	dir, err := d.directory()
+	if err != nil {
+		return nil, err
+	}
+	rules, err := d.rules(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Stations) == 0 {
+		for _, s := range dir.Stations() {
+			cfg.Stations = append(cfg.Stations, s.Code)
+		}
+	}
+	n := &node{cfg: cfg, dir: dir, runErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			n.closeBackends()
+		}
+	}()
+	if n.records, err = d.openRecords(ctx, cfg.Postgres); err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	if n.transport, err = nats.Open(ctx, nats.Options{
+		StoreDir: filepath.Join(cfg.Data, jetstreamDir), Listen: cfg.NATSListen, URL: cfg.NATSURL, Logger: log.With("component", "nats"),
+	}); err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
+	metrics := centre.NewMetrics()
+	if n.centre, err = centre.New(centre.Config{
+		Records: n.records, Transport: n.transport, Form: newForm(dir), Directory: dir, Rules: rules,
+		Stations: cfg.Stations, Logger: log.With("component", "centre"), Metrics: metrics,
+	}); err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if n.DemoPasswords, err = seedDemoUsers(ctx, d, n.records, dir, cfg.Stations); err != nil {
+			return nil, fmt.Errorf("demo users: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(metrics.Collectors()...)
+	srv := &cablehttp.Server{
+		Cables: n.centre, Users: n.centre, Form: newForm(dir), Directory: dir, Stations: cfg.Stations,
+		Logger: log.With("component", "http"), Metrics: reg, SecureCookies: cfg.TLSCert != "",
+		Health: n.health,
+	}
+	reg.MustRegister(srv.Collectors()...)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		if err := n.centre.Run(runCtx); err != nil {
+			n.runErr <- err
+		}
+	}()
+	go func() {
+		defer n.wg.Done()
+		watchRules(runCtx, d, dir, n.centre, log)
+	}()
+
+	if n.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		cancel()
+		n.wg.Wait()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	n.server = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.TLSCert != "" {
+		scheme = "https"
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			cancel()
+			n.wg.Wait()
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		n.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		n.listener = tls.NewListener(n.listener, n.server.TLSConfig)
+	}
+	n.URL = scheme + "://" + n.listener.Addr().String()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.server.Serve(n.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.runErr <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	if cfg.Demo {
+		if err := seedDemoTraffic(ctx, n); err != nil {
+			log.Error("demo traffic", "err", err)
+		}
+	}
+	log.Info("node started", "url", n.URL, "stations", cfg.Stations, "data", cfg.Data)
+	return n, nil
+}
+
+// health reports whether the records answer.
+func (n *node) health(ctx context.Context) error {
+	_, _, err := n.records.FindCables(ctx, cable.CableFilter{MaxClassification: cable.Unclassified, Limit: 1})
+	return err
+}
+
+// Close stops serving: it lets requests in flight finish, stops the
+// message centre's loops, then closes the transport and the records.
+func (n *node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var errs []error
+	if n.server != nil {
+		errs = append(errs, n.server.Shutdown(ctx))
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	errs = append(errs, n.closeBackends())
+	return errors.Join(errs...)
+}
+
+func (n *node) closeBackends() error {
+	var errs []error
+	if n.transport != nil {
+		errs = append(errs, n.transport.Close())
+	}
+	if n.records != nil {
+		errs = append(errs, n.records.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// watchRules reloads the routing rules when an operator edits the file. A
+// file with mistakes is refused, every problem logged, and the rules in
+// force stay.
+func watchRules(ctx context.Context, d dataDir, dir *cable.Directory, c *centre.Centre, log *slog.Logger) {
+	p := filepath.Join(d.path, rulesFile)
+	var last time.Time
+	if fi, err := os.Stat(p); err == nil {
+		last = fi.ModTime()
+	}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(p)
+		if err != nil || fi.ModTime().Equal(last) {
+			continue
+		}
+		last = fi.ModTime()
+		rr, err := d.rules(dir)
+		if err != nil {
+			log.Error("routing rules not reloaded; the rules in force stay", "err", describe(err))
+			continue
+		}
+		c.SetRules(rr)
+		log.Info("routing rules reloaded", "file", p)
+	}
+}
