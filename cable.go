@@ -209,7 +209,7 @@ func Identifier(year int, station string, serial int) string {
 	return fmt.Sprintf("%04d%s%05d", year, station, serial)
 }
 
-var idPattern = regexp.MustCompile(`^(\d{4})([A-Z]+)(\d{5,6})$`)
+var idPattern = regexp.MustCompile(`^(\d{4})([A-Z]{2,20})(\d{5,6})$`)
 
 // ParseIdentifier splits an identifier into year, station and serial.
 func ParseIdentifier(id string) (year int, station string, serial int, err error) {

@@ -17,7 +17,7 @@ var months = []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "S
 func FormatDTG(t time.Time) string {
 	t = t.UTC()
 	y := t.Year()
-	year := strconv.Itoa(y)
+	year := fmt.Sprintf("%04d", y)
 	if y >= 1930 && y <= 2029 {
 		year = fmt.Sprintf("%02d", y%100)
 	}

@@ -1,6 +1,7 @@
 package cable
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,24 +17,50 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // sorted keys). A store sets Seq, At and PrevHash, then Hash =
 // ComputeHash(); changing any stored event breaks every hash after it.
 func (e *Event) ComputeHash() string {
-	content := struct {
-		Seq     int64          `json:"seq"`
-		At      string         `json:"at"`
-		Kind    string         `json:"kind"`
-		CableID string         `json:"cable_id"`
-		Station string         `json:"station"`
-		Actor   string         `json:"actor"`
-		Detail  map[string]any `json:"detail"`
-	}{e.Seq, e.At.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000Z"), e.Kind, e.CableID, e.Station, e.Actor, e.Detail}
-	b, err := json.Marshal(content) // maps marshal with sorted keys
+	detail, err := canonicalDetail(e.Detail)
 	if err != nil {
 		// Detail holds only JSON values decoded from or destined for JSON.
 		panic("cable: event detail is not JSON: " + err.Error())
+	}
+	content := struct {
+		Seq     int64  `json:"seq"`
+		At      string `json:"at"`
+		Kind    string `json:"kind"`
+		CableID string `json:"cable_id"`
+		Station string `json:"station"`
+		Actor   string `json:"actor"`
+		Detail  any    `json:"detail"`
+	}{e.Seq, e.At.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000Z"), e.Kind, e.CableID, e.Station, e.Actor, detail}
+	b, err := json.Marshal(content) // maps marshal with sorted keys
+	if err != nil {
+		panic("cable: event is not JSON: " + err.Error())
 	}
 	h := sha256.New()
 	h.Write([]byte(e.PrevHash))
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// canonicalDetail returns detail as reading back its JSON form gives it:
+// structs become maps with sorted keys, numbers keep their exact text,
+// invalid UTF-8 becomes U+FFFD, and an empty map is no detail (Event's
+// JSON form omits it). An event read back from JSON then hashes as it did
+// when it was written.
+func canonicalDetail(detail map[string]any) (any, error) {
+	if len(detail) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // SHA256Hex returns the hex SHA-256 of b, as records store it.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -219,8 +220,8 @@ func ParseRoutingRules(src []byte, dir *Directory) (*RoutingRules, error) {
 	if err := sc.Err(); err != nil {
 		ps.Add("", "%v", err)
 	}
-	for code, sr := range rr.stations {
-		if sr.def == nil {
+	for _, code := range rr.Stations() {
+		if rr.stations[code].def == nil {
 			ps.Add("at "+code, "station %s has no default rule; every station needs one to catch the rest", code)
 		}
 	}
@@ -230,12 +231,13 @@ func ParseRoutingRules(src []byte, dir *Directory) (*RoutingRules, error) {
 	return rr, nil
 }
 
-// Stations returns the stations that have rules.
+// Stations returns the stations that have rules, sorted.
 func (rr *RoutingRules) Stations() []string {
 	var out []string
 	for c := range rr.stations {
 		out = append(out, c)
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -279,7 +281,7 @@ func parseConditions(s string) ([]Condition, error) {
 		return nil, Errorf(EINVALID, "a rule starts with \"when\" or is \"default\"")
 	}
 	var conds []Condition
-	for _, part := range splitAnd(rest) {
+	for _, part := range splitUnquoted(rest, " and ") {
 		part = strings.TrimSpace(part)
 		kind, val, _ := strings.Cut(part, " ")
 		if !conditionKinds[kind] {
@@ -288,7 +290,7 @@ func parseConditions(s string) ([]Condition, error) {
 		val = strings.TrimSpace(val)
 		var values []string
 		if kind == "subject" {
-			for _, v := range strings.Split(val, ",") {
+			for _, v := range splitUnquoted(val, ",") {
 				v = strings.Trim(strings.TrimSpace(v), `"`)
 				if v != "" {
 					values = append(values, v)
@@ -339,8 +341,9 @@ func parseConditions(s string) ([]Condition, error) {
 	return conds, nil
 }
 
-// splitAnd splits on the word "and" outside quotes.
-func splitAnd(s string) []string {
+// splitUnquoted splits s on sep outside double quotes: on the word "and"
+// between conditions, on commas between subject phrases.
+func splitUnquoted(s, sep string) []string {
 	var parts []string
 	inQuote := false
 	start := 0
@@ -348,10 +351,10 @@ func splitAnd(s string) []string {
 		switch {
 		case s[i] == '"':
 			inQuote = !inQuote
-		case !inQuote && strings.HasPrefix(s[i:], " and "):
+		case !inQuote && strings.HasPrefix(s[i:], sep):
 			parts = append(parts, s[start:i])
-			start = i + len(" and ")
-			i += len(" and ") - 1
+			start = i + len(sep)
+			i += len(sep) - 1
 		}
 	}
 	return append(parts, s[start:])

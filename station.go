@@ -191,6 +191,18 @@ func ParseDirectory(src []byte) (*Directory, error) {
 	var stations []Station
 	index := map[string]int{}
 	var ps Problems
+	addresses := map[string]string{}
+	addAddress := func(code, a, field string) {
+		key := NormalizeAddress(a)
+		if key == "" {
+			return
+		}
+		if other, ok := addresses[key]; ok && other != code {
+			ps.Add(field, "address %q already names station %s", a, other)
+			return
+		}
+		addresses[key] = code
+	}
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	n := 0
@@ -212,8 +224,25 @@ func ParseDirectory(src []byte) (*Directory, error) {
 				ps.Add(field, "station %s is defined twice", f[1])
 				continue
 			}
+			// The checks NewDirectory makes are made here too, so that each
+			// problem names its line; the station is kept either way so the
+			// alias and office lines below it are not reported as orphans.
+			if !ValidStationCode(f[1]) {
+				ps.Add(field, "station code %q must be 2-20 upper-case letters", f[1])
+			}
+			switch StationKind(f[2]) {
+			case Headquarters, Post, Relay:
+			default:
+				ps.Add(field, "unknown station kind %q (want headquarters, post or relay)", f[2])
+			}
+			if _, err := time.LoadLocation(f[3]); err != nil {
+				ps.Add(field, "unknown IANA time zone %q", f[3])
+			}
+			address := strings.Join(f[4:], " ")
+			addAddress(f[1], f[1], field)
+			addAddress(f[1], address, field)
 			index[f[1]] = len(stations)
-			stations = append(stations, Station{Code: f[1], Kind: StationKind(f[2]), TimeZone: f[3], Address: strings.Join(f[4:], " ")})
+			stations = append(stations, Station{Code: f[1], Kind: StationKind(f[2]), TimeZone: f[3], Address: address})
 		case "alias", "office":
 			if len(f) < 3 {
 				ps.Add(field, "want: %s CODE %s", f[0], map[string]string{"alias": "ADDRESS...", "office": "SYMBOL NAME..."}[f[0]])
@@ -225,8 +254,15 @@ func ParseDirectory(src []byte) (*Directory, error) {
 				continue
 			}
 			if f[0] == "alias" {
-				stations[i].Aliases = append(stations[i].Aliases, strings.Join(f[2:], " "))
+				alias := strings.Join(f[2:], " ")
+				addAddress(f[1], alias, field)
+				stations[i].Aliases = append(stations[i].Aliases, alias)
 			} else {
+				if !ValidOfficeCode(f[2]) {
+					ps.Add(field, "office symbol %q is malformed", f[2])
+				} else if stations[i].HasOffice(f[2]) {
+					ps.Add(field, "office %s is listed twice", f[2])
+				}
 				stations[i].Offices = append(stations[i].Offices, Office{Symbol: f[2], Name: strings.Join(f[3:], " ")})
 			}
 		default:

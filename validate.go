@@ -257,6 +257,9 @@ var refPattern = regexp.MustCompile(`^(?:(\d{2}|\d{4})\s+)?([A-Z]{2,20})\s+(\d{1
 func ParseReference(text string) (ReferenceTarget, error) {
 	t := strings.ToUpper(strings.Join(strings.Fields(text), " "))
 	if y, st, n, err := ParseIdentifier(t); err == nil {
+		if n == 0 {
+			return ReferenceTarget{}, Errorf(EINVALID, "reference %q has serial 0", text)
+		}
 		return ReferenceTarget{Year: y, Station: st, Serial: n}, nil
 	}
 	m := refPattern.FindStringSubmatch(t)
