@@ -47,8 +47,9 @@ func (rr *RoutingRules) Distribute(c *Cable, station string) (Distribution, bool
 	if sr == nil {
 		return Distribution{}, false
 	}
+	var subject subjectWords
 	for _, r := range sr.rules {
-		if r.matches(c, station) {
+		if r.matches(c, station, &subject) {
 			return cloneDistribution(r.Then), true
 		}
 	}
@@ -62,16 +63,30 @@ func cloneDistribution(d Distribution) Distribution {
 	return Distribution{Action: d.Action, Info: append([]string{}, d.Info...)}
 }
 
-func (r RoutingRule) matches(c *Cable, station string) bool {
+// subjectWords holds a cable's subject split into upper-case words, made
+// once per Distribute call and only if a rule asks about the subject.
+type subjectWords struct {
+	done  bool
+	words []string
+}
+
+func (sw *subjectWords) get(subject string) []string {
+	if !sw.done {
+		sw.words, sw.done = words(subject), true
+	}
+	return sw.words
+}
+
+func (r RoutingRule) matches(c *Cable, station string, subject *subjectWords) bool {
 	for _, cond := range r.Conditions {
-		if !cond.holds(c, station) {
+		if !cond.holds(c, station, subject) {
 			return false
 		}
 	}
 	return true
 }
 
-func (cond Condition) holds(c *Cable, station string) bool {
+func (cond Condition) holds(c *Cable, station string, subject *subjectWords) bool {
 	for _, v := range cond.Values {
 		switch cond.Kind {
 		case "tag":
@@ -79,7 +94,7 @@ func (cond Condition) holds(c *Cable, station string) bool {
 				return true
 			}
 		case "subject":
-			if containsWords(c.Subject, v) {
+			if containsWords(subject.get(c.Subject), words(v)) {
 				return true
 			}
 		case "caption":
@@ -111,10 +126,14 @@ func (cond Condition) holds(c *Cable, station string) bool {
 	return false
 }
 
-// containsWords reports whether phrase occurs in s as whole words, ignoring case.
-func containsWords(s, phrase string) bool {
-	words := strings.Fields(strings.ToUpper(nonWord.ReplaceAllString(s, " ")))
-	want := strings.Fields(strings.ToUpper(nonWord.ReplaceAllString(phrase, " ")))
+// words splits s into upper-case words, dropping punctuation.
+func words(s string) []string {
+	return strings.Fields(strings.ToUpper(nonWord.ReplaceAllString(s, " ")))
+}
+
+// containsWords reports whether the words of want occur in words, in order
+// and next to each other.
+func containsWords(words, want []string) bool {
 	if len(want) == 0 {
 		return false
 	}
