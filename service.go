@@ -152,6 +152,33 @@ const (
 	EventImported    = "imported"
 )
 
+// HistoricalRecord is a document written before the system existed,
+// brought into the records from a scanned transcript or a documentary
+// edition: a cable with its receipt and distribution as the paper shows
+// them, or a record of another kind (memorandum, letter).
+type HistoricalRecord struct {
+	// Kind is telegram, memorandum, letter ...
+	Kind string `json:"kind"`
+	// Source says where it came from: "transcript" or "tei".
+	Source string `json:"source"`
+	// SourceID names the document in its source (a TEI xml:id).
+	SourceID string `json:"source_id,omitempty"`
+	// ID is the record's identifier: the cable identifier for telegrams,
+	// "<volume>.<source id>" for other kinds.
+	ID string `json:"id"`
+	// Cable holds the fields read, with Received and Distribution when
+	// the paper shows them.
+	Cable *Cable `json:"cable"`
+	// ReceivedAt names the receiving station of a telegram.
+	ReceivedAt string `json:"received_at,omitempty"`
+	// Details are what the source gives beside the cable's fields (route,
+	// pages, declassification stamps, file code, footnotes), kept with the
+	// record in the log.
+	Details map[string]any `json:"details,omitempty"`
+	// Warnings name what could not be read or was assumed.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
 // EventFilter selects events.
 type EventFilter struct {
 	CableID  string
@@ -193,6 +220,10 @@ type Arrival struct {
 	// Distribution is the routing rules' choice of offices.
 	Distribution Distribution
 	Origin       Origin
+	// ControlNumber, when set, is the receipt's control number as the
+	// record gives it (a historical telegram's "8963"); otherwise the store
+	// allocates the station's next one.
+	ControlNumber string
 
 	// Receipt is set by the store: the new receipt, or the one held
 	// already when Duplicate is true.

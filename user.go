@@ -11,6 +11,9 @@ const (
 	RoleDrafter UserRole = "drafter"
 	// RoleOperator manages the message centre: users, routing, the outbox.
 	RoleOperator UserRole = "operator"
+	// RoleArchivist files historical records: scanned transcripts and
+	// documentary editions.
+	RoleArchivist UserRole = "archivist"
 )
 
 // User is a person who signs in.
@@ -88,7 +91,7 @@ func (u *User) Validate(dir *Directory) error {
 		}
 	}
 	for _, r := range u.Roles {
-		if r != RoleDrafter && r != RoleOperator {
+		if r != RoleDrafter && r != RoleOperator && r != RoleArchivist {
 			ps.Add("roles", "unknown role %q", r)
 		}
 	}

@@ -33,7 +33,8 @@ type demoUser struct {
 func demoUsers() []demoUser {
 	drafter := func(station string) demoUser {
 		return demoUser{User: cable.User{Name: "drafter." + strings.ToLower(station), Station: station, Offices: []string{"POL"},
-			Clearance: cable.Secret, Roles: []cable.UserRole{cable.RoleDrafter}}, Note: "drafts and releases at " + station}
+			Clearance: cable.Secret, Captions: []cable.Caption{cable.NODIS, cable.EXDIS}, Roles: []cable.UserRole{cable.RoleDrafter}},
+			Note: "drafts and releases at " + station}
 	}
 	reader := func(office string) demoUser {
 		name := "reader." + strings.ToLower(strings.ReplaceAll(office, "/", ""))
@@ -47,6 +48,8 @@ func demoUsers() []demoUser {
 		reader("EUR"), reader("NEA"), reader("ARA"), reader("INR"), reader("DC/R"), reader("S"),
 		{User: cable.User{Name: "nodis.s", Station: "STATE", Offices: []string{"S", "SS"}, Clearance: cable.TopSecret,
 			Captions: []cable.Caption{cable.NODIS, cable.EXDIS}}, Note: "TOP SECRET with NODIS and EXDIS, S and SS"},
+		{User: cable.User{Name: "archivist", Station: "STATE", Offices: []string{"DC/R"}, Clearance: cable.TopSecret,
+			Roles: []cable.UserRole{cable.RoleArchivist}}, Note: "files historical records (DC/R)"},
 		{User: cable.User{Name: "operator", Station: "STATE", Offices: []string{"DC/R"}, Clearance: cable.Confidential,
 			Roles: []cable.UserRole{cable.RoleOperator}}, Note: "message centre operator"},
 	}
