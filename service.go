@@ -300,6 +300,10 @@ type Transmission struct {
 	Text        []byte     `json:"-"`
 	SHA256      string     `json:"sha256"`
 	QueuedAt    time.Time  `json:"queued_at"`
+	// Refused is set by a transport that received a message failing its
+	// envelope checks (malformed headers, text not matching its hash): the
+	// receiving centre records it as a security event and never stores it.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Transport carries cables between message centres.

@@ -79,6 +79,9 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 
 // check verifies a transmission and builds its arrival, or says why it is refused.
 func (c *Centre) check(station string, t *cable.Transmission, at time.Time) (*cable.Arrival, string) {
+	if t.Refused != "" {
+		return nil, t.Refused
+	}
 	if t.Destination != station {
 		return nil, fmt.Sprintf("addressed to %s, delivered to %s", t.Destination, station)
 	}

@@ -116,7 +116,8 @@ func headerSize(h natsgo.Header) int {
 }
 
 // decodeTransmission reads a transmission back from a message's headers
-// and body, checking every field and the text against its SHA-256.
+// and body, checking every field and the text against its SHA-256. On a
+// failed check it returns what it could read with the error.
 func decodeTransmission(h natsgo.Header, body []byte) (*cable.Transmission, error) {
 	var ps cable.Problems
 	tr := &cable.Transmission{
@@ -154,7 +155,7 @@ func decodeTransmission(h natsgo.Header, body []byte) (*cable.Transmission, erro
 		ps.Add("text", "empty")
 	}
 	if err := ps.Err("malformed transmission"); err != nil {
-		return nil, err
+		return tr, err
 	}
 	return tr, nil
 }

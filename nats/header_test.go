@@ -47,6 +47,9 @@ func FuzzDecodeTransmission(f *testing.F) {
 		h.Set(HeaderQueuedAt, queued)
 		tr, err := decodeTransmission(h, body)
 		if err != nil {
+			if tr == nil {
+				t.Fatal("no partial transmission with the error")
+			}
 			if cable.ErrorCode(err) != cable.EINVALID {
 				t.Fatalf("error code %q: %v", cable.ErrorCode(err), err)
 			}

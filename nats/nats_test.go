@@ -695,7 +695,10 @@ func TestOpenInvalid(t *testing.T) {
 	}
 }
 
-func TestMalformedTerminated(t *testing.T) {
+// TestMalformedHandedOverRefused: messages failing the envelope checks
+// reach the handler marked Refused (so the centre can record them) and
+// leave the stream like any other once acknowledged.
+func TestMalformedHandedOverRefused(t *testing.T) {
 	tr := openTest(t, Options{})
 	ctx := context.Background()
 	// Someone else publishes on our subject: no envelope, a lying hash.
@@ -713,17 +716,30 @@ func TestMalformedTerminated(t *testing.T) {
 	}
 	var c collector
 	stop := receive(t, tr, "STATE", c.handle)
-	waitFor(t, "the good cable", func() bool { return c.received() == 1 })
+	waitFor(t, "all three messages", func() bool { return c.received() == 3 })
 	waitFor(t, "the stream to empty", func() bool { return streamMsgs(t, tr) == 0 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range c.snapshot() {
-		for _, id := range b.ids {
-			if id != msgID(good[0]) {
-				t.Errorf("handler was given %s", id)
+	refused, fine := 0, 0
+	c.mu.Lock()
+	for id, got := range c.got {
+		switch {
+		case got.Refused != "":
+			refused++
+			if got.Precedence != cable.Flash {
+				t.Errorf("refused %s has precedence %v, want the lane's FLASH", id, got.Precedence)
 			}
+		case id == msgID(good[0]):
+			fine++
+			sameTransmission(t, got, good[0])
+		default:
+			t.Errorf("malformed %s handed over without Refused", id)
 		}
+	}
+	c.mu.Unlock()
+	if refused != 2 || fine != 1 {
+		t.Fatalf("refused %d, good %d; want 2 and 1", refused, fine)
 	}
 }
 

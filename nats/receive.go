@@ -39,7 +39,8 @@ func ConsumerName(station string, p cable.Precedence) string {
 // next batch. Every message of a batch is acknowledged, and so removed
 // from the stream, once h returns nil; if h fails the batch is delivered
 // again after Options.RetryDelay. A malformed message (bad envelope, text
-// not matching its SHA-256) is logged and terminated, never handed to h.
+// not matching its SHA-256) is handed to h with Transmission.Refused set,
+// so the receiver can record it; h must never store it as a cable.
 //
 // Receive blocks until ctx is done and returns nil, or returns a fatal
 // error; after Close it returns ErrClosed. Several Receive calls for one
@@ -302,11 +303,13 @@ func (r *receiver) deliver(ctx context.Context, l *lane) error {
 			err = fmt.Errorf("envelope says %s for %s on the %s subject for %s", tr.Precedence, tr.Destination, l.p, r.station)
 		}
 		if err != nil {
-			r.log.Error("nats: malformed transmission terminated", "subject", m.Subject(), "err", err)
-			if err := m.TermWithReason("malformed transmission"); err != nil {
-				r.log.Warn("nats: term failed", "subject", m.Subject(), "err", err)
+			// The receiving centre records it as a security event and
+			// acknowledges it; it is never shown as a cable.
+			r.log.Warn("nats: malformed transmission", "subject", m.Subject(), "err", err)
+			tr.Refused = err.Error()
+			if !tr.Precedence.Valid() {
+				tr.Precedence = l.p
 			}
-			continue
 		}
 		msgs = append(msgs, m)
 		trs = append(trs, tr)

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
+
 	cable "github.com/cable-archive/cable"
+	"github.com/cable-archive/cable/nats"
 )
 
 func user(t *testing.T, n *testNode, name string) *cable.User {
@@ -140,7 +143,7 @@ func TestInvalidDraftNamesEveryProblem(t *testing.T) {
 	d := &cable.Cable{
 		Precedence: cable.Routine, Classification: cable.Confidential,
 		Paragraphs: []cable.Paragraph{{Number: 1, Classification: cable.TopSecret, Text: "x"}},
-		Captions:   []cable.Caption{cable.NODIS},
+		Captions:   []cable.Caption{cable.LIMDIS},
 	}
 	_, err := n.centre.Release(context.Background(), drafter, d)
 	fields := map[string]bool{}
@@ -160,8 +163,12 @@ func TestInvalidDraftNamesEveryProblem(t *testing.T) {
 	}
 }
 
+// TestForgedTransmissionsAreRefused puts hostile messages on the wire, as
+// someone with access to the NATS server could: each is refused and
+// recorded as a security event, the genuine cable stays as released, and
+// the node keeps serving.
 func TestForgedTransmissionsAreRefused(t *testing.T) {
-	n := startTestNode(t)
+	n := startTestNodeWith(t, nodeConfig{NATSListen: "127.0.0.1:0"})
 	ctx := context.Background()
 	rec, err := n.centre.Release(ctx, user(t, n, "drafter.paris"), func() *cable.Cable {
 		c := benchCable(1)
@@ -171,31 +178,51 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	altered := append([]byte(nil), rec.Text...)
-	i := strings.Index(string(altered), "Embassy")
-	copy(altered[i:], "Enemyyy")
-	forged := []*cable.Transmission{
-		// Altered in transit: the text no longer matches its hash.
-		{CableID: rec.Cable.ID, Origin: "PARIS", Destination: "STATE", Precedence: cable.Flash, Text: altered, SHA256: rec.SHA256},
-		// Garbage with a matching hash.
-		{CableID: "2026PARIS99999", Origin: "PARIS", Destination: "STATE", Precedence: cable.Flash, Text: []byte("garbage\x00\xff"), SHA256: cable.SHA256Hex([]byte("garbage\x00\xff"))},
-		// Same identifier, different text, hashed to match: a replaced cable.
-		{CableID: rec.Cable.ID, Origin: "PARIS", Destination: "STATE", Precedence: cable.Flash, Text: altered, SHA256: cable.SHA256Hex(altered)},
-	}
-	if err := n.transport.Send(ctx, forged); err != nil {
+	waitInbox(t, n, user(t, n, "reader.dcr"), "DC/R", rec.Cable.ID)
+
+	nc, err := natsgo.Connect(n.transport.ClientURL())
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer nc.Close()
+	altered := []byte(strings.Replace(string(rec.Text), "Embassy", "Enemyyy", 1))
+	publish := func(text []byte, id, sum string) {
+		t.Helper()
+		m := natsgo.NewMsg("cable.to.STATE.Z")
+		m.Header.Set(nats.HeaderCableID, id)
+		m.Header.Set(nats.HeaderOrigin, "PARIS")
+		m.Header.Set(nats.HeaderDestination, "STATE")
+		m.Header.Set(nats.HeaderPrecedence, "FLASH")
+		m.Header.Set(nats.HeaderSHA256, sum)
+		m.Header.Set(nats.HeaderQueuedAt, time.Now().UTC().Format(time.RFC3339Nano))
+		m.Data = text
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Altered in transit: the text no longer matches its hash.
+	publish(altered, rec.Cable.ID, rec.SHA256)
+	// Garbage with a matching hash.
+	publish([]byte("garbage\x00\xff"), "2026PARIS99999", cable.SHA256Hex([]byte("garbage\x00\xff")))
+	// Same identifier, different text, hashed to match: a replaced cable.
+	publish(altered, rec.Cable.ID, cable.SHA256Hex(altered))
+	// No envelope at all.
+	if err := nc.Publish("cable.to.STATE.Z", []byte("\x00\x01")); err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		evs, err := n.records.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) >= 3 {
+		if len(evs) >= 4 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d security events, want 3", len(evs))
+			t.Fatalf("%d security events, want 4", len(evs))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -210,5 +237,9 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 	rep, err := n.records.Verify(ctx)
 	if err != nil || len(rep.Problems) > 0 {
 		t.Fatalf("verify: %v %v", err, rep)
+	}
+	// And the node keeps serving.
+	if err := n.health(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
