@@ -357,3 +357,21 @@ type UserService interface {
 	// UserByToken returns the user of an API bearer token.
 	UserByToken(ctx context.Context, token string) (*User, error)
 }
+
+// Importers rebuild historical records from their sources.
+type Importers interface {
+	// Transcript rebuilds a telegram from the page-by-page transcript of
+	// its scan.
+	Transcript(src []byte) (*HistoricalRecord, error)
+	// TEI reads every document of a documentary edition's TEI volume,
+	// returning the records it could read and a problem for each document
+	// it could not (Field names the document).
+	TEI(src []byte) ([]*HistoricalRecord, []Problem, error)
+}
+
+// ArchiveService files historical records into the holding.
+type ArchiveService interface {
+	// FileHistorical files a record for an archivist; ECONFLICT if the
+	// holding has it already.
+	FileHistorical(ctx context.Context, u *User, r *HistoricalRecord) (*Record, error)
+}
