@@ -232,3 +232,29 @@ var officePattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*(?:[/-][A-Z0-9]+)*$`)
 
 // ValidOfficeCode reports whether s is a well-formed office symbol: EUR, DC/R, A-B.
 func ValidOfficeCode(s string) bool { return len(s) <= 20 && officePattern.MatchString(s) }
+
+var historicalIDPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)+$`)
+
+// RecordKey returns what a record is filed under: year, station and serial
+// of its cable identifier. A historical record of a kind that has no
+// serial (a memorandum of an edition, "frus1949v07p1.d153") is filed under
+// the year of its date, its station and serial 0.
+func RecordKey(c *Cable, origin Origin) (year int, station string, serial int, err error) {
+	year, station, serial, err = ParseIdentifier(c.ID)
+	if err == nil {
+		if station != c.Station || serial != c.Serial || c.DTG.IsZero() || c.DTG.UTC().Year() != year {
+			return 0, "", 0, Errorf(EINVALID, "identifier %s does not match the cable's station, serial and date-time group", c.ID)
+		}
+		return year, station, serial, nil
+	}
+	if origin != OriginHistorical || !historicalIDPattern.MatchString(c.ID) || len(c.ID) > 100 {
+		return 0, "", 0, err
+	}
+	if !ValidStationCode(c.Station) {
+		return 0, "", 0, Errorf(EINVALID, "station code %q must be 2-20 upper-case letters", c.Station)
+	}
+	if !c.DTG.IsZero() {
+		year = c.DTG.UTC().Year()
+	}
+	return year, c.Station, 0, nil
+}

@@ -77,7 +77,7 @@ type releaseBench struct {
 	result benchResult
 	// released is how long the releases took, before the last receipt.
 	released time.Duration
-	sample []byte
+	sample   []byte
 }
 
 // benchCable is a cable of about 4 KB.

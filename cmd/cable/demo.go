@@ -33,7 +33,7 @@ type demoUser struct {
 func demoUsers() []demoUser {
 	drafter := func(station string) demoUser {
 		return demoUser{User: cable.User{Name: "drafter." + strings.ToLower(station), Station: station, Offices: []string{"POL"},
-			Clearance: cable.Secret, Captions: []cable.Caption{cable.NODIS, cable.EXDIS}, Roles: []cable.UserRole{cable.RoleDrafter}},
+			Clearance: cable.Secret, Roles: []cable.UserRole{cable.RoleDrafter}},
 			Note: "drafts and releases at " + station}
 	}
 	reader := func(office string) demoUser {
@@ -41,10 +41,14 @@ func demoUsers() []demoUser {
 		return demoUser{User: cable.User{Name: name, Station: "STATE", Offices: []string{office}, Clearance: cable.Secret},
 			Note: "reads the " + office + " inbox at STATE"}
 	}
+	// The ambassador's drafter at PARIS carries the NODIS traffic of the demo.
+	paris := drafter("PARIS")
+	paris.Captions = []cable.Caption{cable.NODIS, cable.EXDIS}
+	paris.Note += " (holds NODIS, EXDIS)"
 	st := drafter("STATE")
 	st.Offices = []string{"EUR"}
 	st.Note = "drafts and releases at STATE (EUR)"
-	users := []demoUser{drafter("MOSCOW"), drafter("LONDON"), drafter("PARIS"), drafter("ANKARA"), st,
+	users := []demoUser{drafter("MOSCOW"), drafter("LONDON"), paris, drafter("ANKARA"), st,
 		reader("EUR"), reader("NEA"), reader("ARA"), reader("INR"), reader("DC/R"), reader("S"),
 		{User: cable.User{Name: "nodis.s", Station: "STATE", Offices: []string{"S", "SS"}, Clearance: cable.TopSecret,
 			Captions: []cable.Caption{cable.NODIS, cable.EXDIS}}, Note: "TOP SECRET with NODIS and EXDIS, S and SS"},

@@ -1,0 +1,110 @@
+package postgres_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cable-archive/cable/storetest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Our figures: cables per second through the records store.
+
+func BenchmarkRelease(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run(batchName(batch), func(b *testing.B) {
+			db := open(b, freshDSN(b))
+			defer db.Close()
+			storetest.BenchRelease(b, db, batch)
+		})
+	}
+}
+
+func BenchmarkReceive(b *testing.B) {
+	db := open(b, freshDSN(b))
+	defer db.Close()
+	storetest.BenchReceive(b, db)
+}
+
+func BenchmarkCableRead(b *testing.B) {
+	db := open(b, freshDSN(b))
+	defer db.Close()
+	storetest.BenchCableRead(b, db)
+}
+
+func batchName(n int) string {
+	if n == 1 {
+		return "single"
+	}
+	return fmt.Sprintf("batch%d", n)
+}
+
+// The baselines: the same bytes through the bare engine, a one-table
+// schema in a fresh schema of the same database, through a pgx pool.
+
+func rawPool(b *testing.B) *pgxpool.Pool {
+	b.Helper()
+	pool, err := pgxpool.New(ctx, freshDSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	if _, err := pool.Exec(ctx, `CREATE TABLE blobs (id text PRIMARY KEY, body bytea NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	return pool
+}
+
+func BenchmarkBaselineInsert(b *testing.B) {
+	texts := storetest.BenchTexts(256)
+	for _, batch := range []int{1, 64} {
+		b.Run(batchName(batch), func(b *testing.B) {
+			pool := rawPool(b)
+			n := 0
+			b.ResetTimer()
+			for b.Loop() {
+				tx, err := pool.Begin(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var bt pgx.Batch
+				for range batch {
+					bt.Queue(`INSERT INTO blobs (id, body) VALUES ($1, $2)`, fmt.Sprint(n), texts[n%len(texts)])
+					n++
+				}
+				if err := tx.SendBatch(ctx, &bt).Close(); err != nil {
+					b.Fatal(err)
+				}
+				if err := tx.Commit(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			storetest.ReportCables(b, n)
+		})
+	}
+}
+
+func BenchmarkBaselineRead(b *testing.B) {
+	texts := storetest.BenchTexts(1000)
+	pool := rawPool(b)
+	var bt pgx.Batch
+	for i, t := range texts {
+		bt.Queue(`INSERT INTO blobs (id, body) VALUES ($1, $2)`, fmt.Sprint(i), t)
+	}
+	if err := pool.SendBatch(ctx, &bt).Close(); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		var body []byte
+		if err := pool.QueryRow(ctx, `SELECT body FROM blobs WHERE id = $1`, fmt.Sprint(rng.IntN(len(texts)))).Scan(&body); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	storetest.ReportCables(b, n)
+}

@@ -1,0 +1,283 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+	"github.com/jackc/pgx/v5"
+)
+
+// chain is the head of the event log, locked for the transaction.
+type chain struct {
+	seq  int64
+	hash string
+}
+
+// lockChain locks the chain head row until the transaction ends. Every
+// writer that logs events takes it first, so writers queue in one order
+// and cannot deadlock on the counters they lock afterwards.
+func lockChain(ctx context.Context, tx pgx.Tx) (*chain, error) {
+	var c chain
+	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE`).Scan(&c.seq, &c.hash); err != nil {
+		return nil, fmt.Errorf("lock event chain: %w", err)
+	}
+	return &c, nil
+}
+
+// queueEvents sets Seq, At, PrevHash and Hash of each event, continuing
+// head, and queues their inserts and the new head on b.
+func queueEvents(b *pgx.Batch, head *chain, events []*cable.Event, now time.Time) error {
+	if len(events) == 0 {
+		return nil
+	}
+	for _, e := range events {
+		head.seq++
+		e.Seq = head.seq
+		if e.At.IsZero() {
+			e.At = now
+		} else {
+			e.At = utc(e.At)
+		}
+		detail, raw, err := normalizeDetail(e.Detail)
+		if err != nil {
+			return err
+		}
+		e.Detail = detail
+		e.PrevHash = head.hash
+		e.Hash = e.ComputeHash()
+		b.Queue(`INSERT INTO events (seq, at, kind, cable_id, station, actor, detail, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Seq, e.At, e.Kind, e.CableID, e.Station, e.Actor, raw, e.PrevHash, e.Hash)
+		head.hash = e.Hash
+	}
+	b.Queue(`UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1`, head.seq, head.hash)
+	return nil
+}
+
+// sendBatch runs the queued statements, reporting the first failure.
+func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what string) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	var first error
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := br.Close(); err != nil && first == nil {
+		first = err
+	}
+	return dbErr(what, first)
+}
+
+// normalizeDetail returns detail as it reads back from its JSON form, and
+// that form; nil stays nil (stored as NULL).
+func normalizeDetail(detail map[string]any) (map[string]any, *string, error) {
+	if detail == nil {
+		return nil, nil, nil
+	}
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return nil, nil, cable.Errorf(cable.EINVALID, "event detail is not JSON: %v", err)
+	}
+	d, err := decodeDetail(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := string(b)
+	return d, &s, nil
+}
+
+func decodeDetail(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var d map[string]any
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("event detail: %w", err)
+	}
+	return d, nil
+}
+
+// AppendEvents adds events to the log in one transaction. Each event gets
+// the next Seq, At if it is zero (now, UTC, to the microsecond), PrevHash
+// and Hash. Detail is kept as JSON and set to its JSON form (numbers as
+// json.Number), so that the hash recomputed from the stored event is the
+// one given. The events are changed only if the append succeeds.
+func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
+	var ps cable.Problems
+	for i, e := range events {
+		if e == nil {
+			ps.Add(fmt.Sprintf("events[%d]", i), "no event")
+		} else if strings.TrimSpace(e.Kind) == "" {
+			ps.Add(fmt.Sprintf("events[%d].kind", i), "kind is required")
+		}
+	}
+	if err := ps.Err("invalid events"); err != nil {
+		return err
+	}
+	out := make([]*cable.Event, len(events))
+	for i, e := range events {
+		c := *e
+		out[i] = &c
+	}
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		head, err := lockChain(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var b pgx.Batch
+		if err := queueEvents(&b, head, out, db.now()); err != nil {
+			return err
+		}
+		return sendBatch(ctx, tx, &b, "append events")
+	})
+	if err != nil {
+		return err
+	}
+	for i := range events {
+		*events[i] = *out[i]
+	}
+	return nil
+}
+
+const eventColumns = `seq, at, kind, cable_id, station, actor, detail, prev_hash, hash`
+
+func scanEvent(row pgx.Row) (*cable.Event, error) {
+	var e cable.Event
+	var detail *string
+	if err := row.Scan(&e.Seq, &e.At, &e.Kind, &e.CableID, &e.Station, &e.Actor, &detail, &e.PrevHash, &e.Hash); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	e.At = e.At.UTC()
+	if detail != nil {
+		d, err := decodeDetail([]byte(*detail))
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+		}
+		e.Detail = d
+	}
+	return &e, nil
+}
+
+// Events lists events in log order, filtered by cable, kind and sequence;
+// Limit 0 lists every event that matches.
+func (db *DB) Events(ctx context.Context, f cable.EventFilter) ([]*cable.Event, error) {
+	if f.Limit < 0 || f.AfterSeq < 0 {
+		return nil, cable.Errorf(cable.EINVALID, "event filter: limit and after_seq may not be negative")
+	}
+	q := `SELECT ` + eventColumns + ` FROM events WHERE seq > $1`
+	args := []any{f.AfterSeq}
+	if f.CableID != "" {
+		args = append(args, f.CableID)
+		q += fmt.Sprintf(` AND cable_id = $%d`, len(args))
+	}
+	if f.Kind != "" {
+		args = append(args, f.Kind)
+		q += fmt.Sprintf(` AND kind = $%d`, len(args))
+	}
+	q += ` ORDER BY seq`
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(args))
+	}
+	var out []*cable.Event
+	err := db.read(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Verify rehashes the text of every cable against its stored SHA-256 and
+// recomputes the whole event chain, from the first event to the chain
+// head. Every problem is reported; none stops the check.
+func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
+	rep := &cable.VerifyReport{Problems: []string{}}
+	err := db.read(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, body, sha256 FROM cables ORDER BY n`)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		for rows.Next() {
+			var id, sum string
+			var body []byte
+			if err := rows.Scan(&id, &body, &sum); err != nil {
+				rows.Close()
+				return fmt.Errorf("verify: %w", err)
+			}
+			rep.Cables++
+			if got := cable.SHA256Hex(body); got != sum {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("cable %s: text hashes to %s, stored SHA-256 is %s", id, got, sum))
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+
+		rows, err = tx.Query(ctx, `SELECT `+eventColumns+` FROM events ORDER BY seq`)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		var lastSeq int64
+		lastHash := cable.GenesisHash
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				rep.Problems = append(rep.Problems, err.Error())
+				continue
+			}
+			rep.Events++
+			rep.Problems = append(rep.Problems, checkEvent(e, lastSeq, lastHash)...)
+			lastSeq, lastHash = e.Seq, e.Hash
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		var head chain
+		if err := tx.QueryRow(ctx, `SELECT seq, hash FROM chain_head WHERE id = 1`).Scan(&head.seq, &head.hash); err != nil {
+			return fmt.Errorf("verify: chain head: %w", err)
+		}
+		if head.seq != lastSeq || head.hash != lastHash {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("event log ends at seq %d but its head records seq %d (hash %s)", lastSeq, head.seq, head.hash))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// checkEvent checks one event against the one logged before it.
+func checkEvent(e *cable.Event, lastSeq int64, lastHash string) []string {
+	var ps []string
+	if e.Seq != lastSeq+1 {
+		ps = append(ps, fmt.Sprintf("event %d: follows event %d (want %d)", e.Seq, lastSeq, lastSeq+1))
+	}
+	if e.PrevHash != lastHash {
+		ps = append(ps, fmt.Sprintf("event %d: prev_hash %s is not the hash of the event before it (%s)", e.Seq, e.PrevHash, lastHash))
+	}
+	if got := e.ComputeHash(); got != e.Hash {
+		ps = append(ps, fmt.Sprintf("event %d: content hashes to %s, stored hash is %s", e.Seq, got, e.Hash))
+	}
+	return ps
+}

@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+	"github.com/jackc/pgx/v5"
+)
+
+// CreateUser adds a user with a password hash, setting ID and CreatedAt
+// (if zero). ECONFLICT if the name is taken. Checking the user against
+// the station directory is the caller's business.
+func (db *DB) CreateUser(ctx context.Context, u *cable.User, passwordHash string) error {
+	if err := checkUser(u); err != nil {
+		return err
+	}
+	offices, _ := json.Marshal(nonNil(u.Offices))
+	captions, _ := json.Marshal(u.Captions)
+	roles, _ := json.Marshal(u.Roles)
+	created := u.CreatedAt
+	if created.IsZero() {
+		created = db.now()
+	}
+	created = utc(created)
+	var id int64
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO users (name, station, offices, clearance, captions, roles, password_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			u.Name, u.Station, string(offices), int(u.Clearance), string(captions), string(roles), passwordHash, created).Scan(&id)
+		if isConstraint(err) {
+			return cable.Errorf(cable.ECONFLICT, "user name %q is taken", u.Name)
+		}
+		return dbErr("create user", err)
+	})
+	if err != nil {
+		return err
+	}
+	u.ID, u.CreatedAt = id, created
+	return nil
+}
+
+// checkUser names what the store itself needs of a user.
+func checkUser(u *cable.User) error {
+	var ps cable.Problems
+	if u == nil {
+		ps.Add("", "no user")
+		return ps.Err("invalid user")
+	}
+	if u.Name == "" || len(u.Name) > 64 {
+		ps.Add("name", "name is required, at most 64 characters")
+	}
+	if !cable.ValidStationCode(u.Station) {
+		ps.Add("station", "station code %q must be 2-20 upper-case letters", u.Station)
+	}
+	if !u.Clearance.Valid() {
+		ps.Add("clearance", "unknown clearance")
+	}
+	for _, c := range u.Captions {
+		if !c.Valid() {
+			ps.Add("captions", "unknown caption %q", c)
+		}
+	}
+	return ps.Err("invalid user")
+}
+
+const userColumns = `u.id, u.name, u.station, u.offices, u.clearance, u.captions, u.roles, u.created_at`
+
+func scanUser(row pgx.Row, extra ...any) (*cable.User, error) {
+	var u cable.User
+	var offices, captions, roles string
+	var clearance int16
+	dst := append([]any{&u.ID, &u.Name, &u.Station, &offices, &clearance, &captions, &roles, &u.CreatedAt}, extra...)
+	if err := row.Scan(dst...); err != nil {
+		return nil, err
+	}
+	u.Clearance, u.CreatedAt = cable.Classification(clearance), u.CreatedAt.UTC()
+	for _, x := range []struct {
+		src string
+		dst any
+	}{{offices, &u.Offices}, {captions, &u.Captions}, {roles, &u.Roles}} {
+		if err := json.Unmarshal([]byte(x.src), x.dst); err != nil {
+			return nil, fmt.Errorf("user %s: %w", u.Name, err)
+		}
+	}
+	return &u, nil
+}
+
+// UserByName returns the user and their password hash, or ENOTFOUND.
+func (db *DB) UserByName(ctx context.Context, name string) (*cable.User, string, error) {
+	var hash string
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.name = $1`, name), &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", cable.Errorf(cable.ENOTFOUND, "no user %q", name)
+	} else if err != nil {
+		return nil, "", dbErr("user by name", err)
+	}
+	return u, hash, nil
+}
+
+// Users lists every user in the order they were created.
+func (db *DB) Users(ctx context.Context) ([]*cable.User, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	defer rows.Close()
+	out := []*cable.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	return out, nil
+}
+
+// CreateToken stores a token by its hash, setting CreatedAt if zero.
+// ECONFLICT if the hash is stored already, ENOTFOUND if the user is not.
+func (db *DB) CreateToken(ctx context.Context, t *cable.Token) error {
+	var ps cable.Problems
+	if t == nil {
+		ps.Add("", "no token")
+	} else {
+		if t.Hash == "" {
+			ps.Add("hash", "token hash is required")
+		}
+		if t.Kind != cable.TokenAPI && t.Kind != cable.TokenSession {
+			ps.Add("kind", "unknown token kind %q (want api or session)", t.Kind)
+		}
+	}
+	if err := ps.Err("invalid token"); err != nil {
+		return err
+	}
+	created := t.CreatedAt
+	if created.IsZero() {
+		created = db.now()
+	}
+	created = utc(created)
+	var expires *time.Time
+	if !t.ExpiresAt.IsZero() {
+		e := utc(t.ExpiresAt)
+		expires = &e
+	}
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR SHARE`, t.UserID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return cable.Errorf(cable.ENOTFOUND, "no user %d", t.UserID)
+		} else if err != nil {
+			return fmt.Errorf("create token: %w", err)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO tokens (hash, user_id, kind, created_at, expires_at, csrf) VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.Hash, t.UserID, t.Kind, created, expires, t.CSRF)
+		if isConstraint(err) {
+			return cable.Errorf(cable.ECONFLICT, "token exists")
+		}
+		return dbErr("create token", err)
+	})
+	if err != nil {
+		return err
+	}
+	t.CreatedAt = created
+	return nil
+}
+
+// UserByToken returns the user holding the token with the hash and the
+// token, or ENOTFOUND when there is no such token or it has expired at now.
+func (db *DB) UserByToken(ctx context.Context, hash string, now time.Time) (*cable.User, *cable.Token, error) {
+	var t cable.Token
+	var expires *time.Time
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+`, t.hash, t.user_id, t.kind, t.created_at, t.expires_at, t.csrf
+		FROM tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, hash, utc(now)),
+		&t.Hash, &t.UserID, &t.Kind, &t.CreatedAt, &expires, &t.CSRF)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, cable.Errorf(cable.ENOTFOUND, "no such token, or it has expired")
+	} else if err != nil {
+		return nil, nil, dbErr("user by token", err)
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	if expires != nil {
+		t.ExpiresAt = expires.UTC()
+	}
+	return u, &t, nil
+}
+
+// DeleteToken removes the token with the hash; removing a token that is
+// not stored is not an error, so that signing out twice is harmless.
+func (db *DB) DeleteToken(ctx context.Context, hash string) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM tokens WHERE hash = $1`, hash)
+	return dbErr("delete token", err)
+}

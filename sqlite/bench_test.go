@@ -1,0 +1,127 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"path/filepath"
+	"testing"
+
+	"github.com/cable-archive/cable/sqlite"
+	"github.com/cable-archive/cable/storetest"
+)
+
+// Our figures: cables per second through the records store.
+
+func BenchmarkRelease(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run(batchName(batch), func(b *testing.B) {
+			db := open(b, filepath.Join(b.TempDir(), "records.db"))
+			defer db.Close()
+			storetest.BenchRelease(b, db, batch)
+		})
+	}
+}
+
+func BenchmarkReceive(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "records.db"))
+	defer db.Close()
+	storetest.BenchReceive(b, db)
+}
+
+func BenchmarkCableRead(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "records.db"))
+	defer db.Close()
+	storetest.BenchCableRead(b, db)
+}
+
+func batchName(n int) string {
+	if n == 1 {
+		return "single"
+	}
+	return fmt.Sprintf("batch%d", n)
+}
+
+// The baselines: the same bytes through the bare engine, a one-table
+// schema on a file with the same pragmas and one write connection.
+
+func rawDB(b *testing.B) (w, r *sql.DB) {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "raw.db")
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqlite.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "synchronous(FULL)")
+	dsn := path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.SetMaxOpenConns(1)
+	if _, err := w.Exec(`CREATE TABLE blobs (id TEXT PRIMARY KEY, body BLOB NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	r, err = sql.Open("sqlite", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close(); w.Close() })
+	return w, r
+}
+
+func BenchmarkBaselineInsert(b *testing.B) {
+	texts := storetest.BenchTexts(256)
+	for _, batch := range []int{1, 64} {
+		b.Run(batchName(batch), func(b *testing.B) {
+			w, _ := rawDB(b)
+			n := 0
+			b.ResetTimer()
+			for b.Loop() {
+				tx, err := w.Begin()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range batch {
+					if _, err := tx.Exec(`INSERT INTO blobs (id, body) VALUES (?, ?)`, fmt.Sprint(n), texts[n%len(texts)]); err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			storetest.ReportCables(b, n)
+		})
+	}
+}
+
+func BenchmarkBaselineRead(b *testing.B) {
+	texts := storetest.BenchTexts(1000)
+	w, r := rawDB(b)
+	tx, err := w.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, t := range texts {
+		if _, err := tx.Exec(`INSERT INTO blobs (id, body) VALUES (?, ?)`, fmt.Sprint(i), t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		var body []byte
+		if err := r.QueryRow(`SELECT body FROM blobs WHERE id = ?`, fmt.Sprint(rng.IntN(len(texts)))).Scan(&body); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	storetest.ReportCables(b, n)
+}

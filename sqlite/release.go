@@ -1,0 +1,484 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+)
+
+// Counter kinds.
+const (
+	counterSerial  = "serial"
+	counterControl = "control"
+)
+
+// maxSerial is the highest serial a station may give in a year.
+const maxSerial = 999999
+
+// Release stores new cables in one transaction: for each request the next
+// serial of its station for the year of its DTG, the identifier, the text
+// from Render with its hash, the cable as JSON and its indexed fields, its
+// references, a queued transmission to every destination, and a released
+// event. If anything fails, nothing is stored, no serial is consumed, and
+// the cables' Serial and ID are put back as they were.
+func (db *DB) Release(ctx context.Context, reqs []*cable.ReleaseRequest) error {
+	if err := checkReleases(reqs); err != nil {
+		return err
+	}
+	type saved struct {
+		serial int
+		id     string
+	}
+	before := make([]saved, len(reqs))
+	for i, r := range reqs {
+		before[i] = saved{r.Cable.Serial, r.Cable.ID}
+	}
+	records := make([]*cable.Record, len(reqs))
+	err := db.write(ctx, func(tx *txn) error {
+		now := db.now()
+		keys := make([]counterKey, len(reqs))
+		for i, r := range reqs {
+			keys[i] = counterKey{counterSerial, r.Cable.Station, r.Cable.DTG.UTC().Year()}
+		}
+		serials, err := reserve(ctx, tx, keys)
+		if err != nil {
+			return err
+		}
+		ins, err := prepareInserts(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ins.close()
+		events := make([]*cable.Event, 0, len(reqs))
+		for i, r := range reqs {
+			c := r.Cable
+			if serials[i] > maxSerial {
+				return cable.Errorf(cable.ECONFLICT, "station %s has given every serial of %d", c.Station, keys[i].year)
+			}
+			c.Serial = serials[i]
+			c.ID = cable.Identifier(keys[i].year, c.Station, c.Serial)
+			text, err := r.Render(c)
+			if err != nil {
+				return fmt.Errorf("release %s: render: %w", c.ID, err)
+			}
+			sum := cable.SHA256Hex(text)
+			stored, err := ins.cable(ctx, c, text, sum, cable.OriginReleased, now)
+			if err != nil {
+				return err
+			}
+			rec := &cable.Record{Cable: stored, Text: text, SHA256: sum, Origin: cable.OriginReleased, StoredAt: now}
+			for j, dest := range c.Destinations() {
+				if _, err := ins.transmission.ExecContext(ctx, c.ID, dest, j, cable.TransmissionQueued, micros(now)); err != nil {
+					return dbErr("release "+c.ID+": queue transmission", err)
+				}
+				rec.Transmissions = append(rec.Transmissions, cable.TransmissionState{Destination: dest, State: cable.TransmissionQueued, QueuedAt: now})
+			}
+			if err := resolveReferences(ctx, tx, stored); err != nil {
+				return err
+			}
+			records[i] = rec
+			events = append(events, &cable.Event{
+				Kind: cable.EventReleased, CableID: c.ID, Station: c.Station, Actor: r.Actor, At: now,
+				Detail: map[string]any{"serial": c.Serial, "sha256": sum, "dtg": cable.FormatDTG(c.DTG)},
+			})
+		}
+		return appendEvents(ctx, tx, events, now)
+	})
+	if err != nil {
+		for i, r := range reqs {
+			r.Cable.Serial, r.Cable.ID = before[i].serial, before[i].id
+		}
+		return err
+	}
+	for i, r := range reqs {
+		r.Record = records[i]
+	}
+	return nil
+}
+
+// checkReleases names every problem with a batch of release requests that
+// the store itself depends on; the cables' content is the caller's to
+// validate.
+func checkReleases(reqs []*cable.ReleaseRequest) error {
+	var ps cable.Problems
+	for i, r := range reqs {
+		f := fmt.Sprintf("reqs[%d]", i)
+		if r == nil || r.Cable == nil {
+			ps.Add(f+".cable", "no cable")
+			continue
+		}
+		if r.Render == nil {
+			ps.Add(f+".render", "no render function")
+		}
+		c := r.Cable
+		if !cable.ValidStationCode(c.Station) {
+			ps.Add(f+".cable.station", "station code %q must be 2-20 upper-case letters", c.Station)
+		}
+		if c.DTG.IsZero() {
+			ps.Add(f+".cable.dtg", "a cable is released with its date-time group")
+		} else if y := c.DTG.UTC().Year(); y < 1000 || y > 9999 {
+			ps.Add(f+".cable.dtg", "year %d is out of range", y)
+		}
+		if !c.Precedence.Valid() {
+			ps.Add(f+".cable.precedence", "unknown precedence")
+		}
+		if !c.Classification.Valid() {
+			ps.Add(f+".cable.classification", "unknown classification")
+		}
+	}
+	return ps.Err("invalid release")
+}
+
+// counterKey names one gapless counter.
+type counterKey struct {
+	kind    string
+	station string
+	year    int
+}
+
+// reserve takes the next value of each key's counter, in order: one
+// increment per counter for the whole batch, under the write lock.
+func reserve(ctx context.Context, tx *txn, keys []counterKey) ([]int, error) {
+	need := map[counterKey]int{}
+	var order []counterKey
+	for _, k := range keys {
+		if need[k] == 0 {
+			order = append(order, k)
+		}
+		need[k]++
+	}
+	next := map[counterKey]int{}
+	for _, k := range order {
+		var last int
+		err := tx.QueryRowContext(ctx, `INSERT INTO counters (kind, station, year, value) VALUES (?, ?, ?, ?)
+			ON CONFLICT (kind, station, year) DO UPDATE SET value = value + excluded.value
+			RETURNING value`, k.kind, k.station, k.year, need[k]).Scan(&last)
+		if err != nil {
+			return nil, fmt.Errorf("next %s of %s for %d: %w", k.kind, k.station, k.year, err)
+		}
+		next[k] = last - need[k] + 1
+	}
+	out := make([]int, len(keys))
+	for i, k := range keys {
+		out[i] = next[k]
+		next[k]++
+	}
+	return out, nil
+}
+
+// inserts holds the statements that store a cable, prepared once per
+// transaction.
+type inserts struct {
+	cableRow, fts, tag, ref, transmission *sql.Stmt
+}
+
+func prepareInserts(ctx context.Context, tx *txn) (*inserts, error) {
+	var ins inserts
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = tx.PrepareContext(ctx, q)
+		return s
+	}
+	ins.cableRow = prep(`INSERT INTO cables (id, station, year, serial, dtg, precedence, classification, caption_mask,
+		captions, handling, tags, subject, body, sha256, cable_json, origin, stored_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING n`)
+	ins.fts = prep(`INSERT INTO cables_fts (rowid, subject, body) VALUES (?, ?, ?)`)
+	ins.tag = prep(`INSERT OR IGNORE INTO cable_tags (cable_id, tag) VALUES (?, ?)`)
+	ins.ref = prep(`INSERT INTO cable_refs (cable_id, ord, text, cand1, cand2) VALUES (?, ?, ?, ?, ?)`)
+	ins.transmission = prep(`INSERT INTO transmissions (cable_id, destination, ord, state, queued_at) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		ins.close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	return &ins, nil
+}
+
+func (ins *inserts) close() {
+	for _, s := range []*sql.Stmt{ins.cableRow, ins.fts, ins.tag, ins.ref, ins.transmission} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// cable inserts the cable row with its full-text entry, tags and
+// references, and returns the cable as stored: without the per-station
+// receipt and distribution, references unresolved.
+func (ins *inserts) cable(ctx context.Context, c *cable.Cable, text []byte, sum string, origin cable.Origin, now time.Time) (*cable.Cable, error) {
+	year, station, serial, err := cable.RecordKey(c, origin)
+	if err != nil {
+		return nil, err
+	}
+	stored := c.Clone()
+	stored.Received, stored.Distribution = nil, nil
+	for i := range stored.References {
+		stored.References[i].ID = ""
+	}
+	js, err := json.Marshal(stored)
+	if err != nil {
+		return nil, cable.Errorf(cable.EINVALID, "cable %s cannot be stored as JSON: %v", c.ID, err)
+	}
+	captions, _ := json.Marshal(c.Captions)
+	handling, _ := json.Marshal(c.Handling)
+	tags := make([]string, 0, len(c.Tags))
+	for _, t := range c.Tags {
+		tags = append(tags, strings.ToUpper(strings.TrimSpace(t)))
+	}
+	tagsJSON, _ := json.Marshal(c.Tags)
+	var n int64
+	err = ins.cableRow.QueryRowContext(ctx, c.ID, station, year, serial, micros(c.DTG), int(c.Precedence), int(c.Classification),
+		cable.CaptionMask(c.Captions), string(captions), string(handling), string(tagsJSON), c.Subject, text, sum, string(js),
+		string(origin), micros(now)).Scan(&n)
+	if err != nil {
+		return nil, dbErr("store cable "+c.ID, err)
+	}
+	if _, err := ins.fts.ExecContext(ctx, n, c.Subject, string(text)); err != nil {
+		return nil, fmt.Errorf("store cable %s: index: %w", c.ID, err)
+	}
+	for _, t := range tags {
+		if _, err := ins.tag.ExecContext(ctx, c.ID, t); err != nil {
+			return nil, dbErr("store cable "+c.ID+": tag", err)
+		}
+	}
+	refYear := c.DTG.UTC().Year()
+	for i, r := range c.References {
+		var cand [2]sql.NullString
+		if target, err := cable.ParseReference(r.Text); err == nil {
+			for j, id := range target.Candidates(refYear) {
+				if j < len(cand) {
+					cand[j] = sql.NullString{String: id, Valid: true}
+				}
+			}
+		}
+		if _, err := ins.ref.ExecContext(ctx, c.ID, i, r.Text, cand[0], cand[1]); err != nil {
+			return nil, dbErr("store cable "+c.ID+": reference", err)
+		}
+	}
+	return stored, nil
+}
+
+// querier is what both a transaction and a pool offer.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// resolveReferences sets the ID of each of c's references to the first
+// of its candidates that is held, or "".
+func resolveReferences(ctx context.Context, q querier, c *cable.Cable) error {
+	if len(c.References) == 0 {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT r.ord,
+			CASE WHEN EXISTS (SELECT 1 FROM cables x WHERE x.id = r.cand1) THEN r.cand1
+			     WHEN EXISTS (SELECT 1 FROM cables x WHERE x.id = r.cand2) THEN r.cand2
+			     ELSE '' END
+		FROM cable_refs r WHERE r.cable_id = ? ORDER BY r.ord`, c.ID)
+	if err != nil {
+		return fmt.Errorf("references of %s: %w", c.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ord int
+		var id string
+		if err := rows.Scan(&ord, &id); err != nil {
+			return fmt.Errorf("references of %s: %w", c.ID, err)
+		}
+		if ord >= 0 && ord < len(c.References) {
+			c.References[ord].ID = id
+		}
+	}
+	return rows.Err()
+}
+
+// Receive stores arrivals in one transaction. An arrival whose cable this
+// node already received at the arrival's station is marked Duplicate with
+// the receipt held, and nothing is written for it. Otherwise the cable is
+// stored if it is not held; the receiving station's next control number
+// for the year of At is given; the receipt and distribution are stored;
+// the transmission from this node, if any, is marked received; and
+// received and distributed events are logged. A cable held with another
+// SHA-256 than an arrival's fails the whole batch with ECONFLICT.
+func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
+	if err := checkArrivals(arrivals); err != nil {
+		return err
+	}
+	receipts := make([]cable.Receipt, len(arrivals))
+	dup := make([]bool, len(arrivals))
+	err := db.write(ctx, func(tx *txn) error {
+		now := db.now()
+		var ins *inserts
+		defer func() {
+			if ins != nil {
+				ins.close()
+			}
+		}()
+		var events []*cable.Event
+		for i, a := range arrivals {
+			id := a.Cable.ID
+			sum := a.SHA256
+			if sum == "" {
+				sum = cable.SHA256Hex(a.Text)
+			}
+			var held string
+			err := tx.QueryRowContext(ctx, `SELECT sha256 FROM cables WHERE id = ?`, id).Scan(&held)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				held = ""
+			case err != nil:
+				return fmt.Errorf("receive %s: %w", id, err)
+			case held != sum:
+				return cable.Errorf(cable.ECONFLICT, "cable %s arrived at %s with SHA-256 %s but is held with %s", id, a.Station, sum, held)
+			}
+
+			var at int64
+			var ctl string
+			err = tx.QueryRowContext(ctx, `SELECT at, control_number FROM receipts WHERE cable_id = ? AND station = ?`, id, a.Station).Scan(&at, &ctl)
+			if err == nil {
+				dup[i] = true
+				receipts[i] = cable.Receipt{Station: a.Station, At: fromMicros(at), ControlNumber: ctl}
+				continue
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("receive %s: %w", id, err)
+			}
+
+			if held == "" {
+				if ins == nil {
+					if ins, err = prepareInserts(ctx, tx); err != nil {
+						return err
+					}
+				}
+				origin := a.Origin
+				if origin == "" {
+					origin = cable.OriginReceived
+				}
+				if _, err := ins.cable(ctx, a.Cable, a.Text, sum, origin, now); err != nil {
+					return err
+				}
+			}
+			recvAt := a.At.UTC().Truncate(time.Microsecond)
+			control := a.ControlNumber
+			if control == "" {
+				nums, err := reserve(ctx, tx, []counterKey{{counterControl, a.Station, recvAt.Year()}})
+				if err != nil {
+					return err
+				}
+				control = strconv.Itoa(nums[0])
+			}
+			r := cable.Receipt{Station: a.Station, At: recvAt, ControlNumber: control}
+			info, _ := json.Marshal(a.Distribution.Info)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (cable_id, station, at, year, control_number, action, info)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, id, a.Station, micros(recvAt), recvAt.Year(), r.ControlNumber, a.Distribution.Action, string(info)); err != nil {
+				return dbErr("receive "+id+": receipt", err)
+			}
+			for _, o := range distributionOffices(a.Distribution) {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO distribution_offices (cable_id, station, office, role) VALUES (?, ?, ?, ?)`,
+					id, a.Station, o.office, string(o.role)); err != nil {
+					return dbErr("receive "+id+": distribution", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?, received_at = ?
+				WHERE cable_id = ? AND destination = ? AND state <> ?`,
+				cable.TransmissionReceived, micros(recvAt), id, a.Station, cable.TransmissionReceived); err != nil {
+				return fmt.Errorf("receive %s: transmission: %w", id, err)
+			}
+			receipts[i] = r
+			events = append(events,
+				&cable.Event{Kind: cable.EventReceived, CableID: id, Station: a.Station, At: now,
+					Detail: map[string]any{"control_number": r.ControlNumber, "at": recvAt.Format(time.RFC3339Nano), "sha256": sum}},
+				&cable.Event{Kind: cable.EventDistributed, CableID: id, Station: a.Station, At: now,
+					Detail: map[string]any{"action": a.Distribution.Action, "info": nonNil(a.Distribution.Info)}})
+		}
+		return appendEvents(ctx, tx, events, now)
+	})
+	if err != nil {
+		return err
+	}
+	for i, a := range arrivals {
+		a.Receipt, a.Duplicate = receipts[i], dup[i]
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// officeRole is one office of a distribution.
+type officeRole struct {
+	office string
+	role   cable.Role
+}
+
+// distributionOffices lists the action office, then each info office not
+// listed before.
+func distributionOffices(d cable.Distribution) []officeRole {
+	seen := map[string]bool{}
+	var out []officeRole
+	if d.Action != "" {
+		out = append(out, officeRole{d.Action, cable.RoleAction})
+		seen[d.Action] = true
+	}
+	for _, o := range d.Info {
+		if o != "" && !seen[o] {
+			out = append(out, officeRole{o, cable.RoleInfo})
+			seen[o] = true
+		}
+	}
+	return out
+}
+
+// checkArrivals names every problem with a batch of arrivals.
+func checkArrivals(arrivals []*cable.Arrival) error {
+	var ps cable.Problems
+	for i, a := range arrivals {
+		f := fmt.Sprintf("arrivals[%d]", i)
+		if a == nil {
+			ps.Add(f, "no arrival")
+			continue
+		}
+		if !cable.ValidStationCode(a.Station) {
+			ps.Add(f+".station", "station code %q must be 2-20 upper-case letters", a.Station)
+		}
+		if a.Cable == nil {
+			ps.Add(f+".cable", "no cable")
+		} else if _, _, _, err := cable.RecordKey(a.Cable, a.Origin); err != nil {
+			ps.Add(f+".cable.id", "%s", cable.ErrorMessage(err))
+		}
+		if len(a.Text) == 0 {
+			ps.Add(f+".text", "no text")
+		} else if a.SHA256 != "" && a.SHA256 != cable.SHA256Hex(a.Text) {
+			ps.Add(f+".sha256", "SHA-256 %s is not the hash of the text", a.SHA256)
+		}
+		if a.At.IsZero() {
+			ps.Add(f+".at", "time of receipt is required")
+		} else if y := a.At.UTC().Year(); y < 1000 || y > 9999 {
+			ps.Add(f+".at", "year %d is out of range", y)
+		}
+		switch a.Origin {
+		case "", cable.OriginReceived, cable.OriginReleased, cable.OriginHistorical:
+		default:
+			ps.Add(f+".origin", "unknown origin %q", a.Origin)
+		}
+		for _, o := range a.Distribution.Offices() {
+			if o != "" && !cable.ValidOfficeCode(o) {
+				ps.Add(f+".distribution", "office symbol %q is malformed", o)
+			}
+		}
+	}
+	return ps.Err("invalid arrivals")
+}

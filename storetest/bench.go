@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+)
+
+// benchPool is how many distinct benchmark cables are made before timing.
+const benchPool = 256
+
+// ReportCables reports n cables handled in the benchmark's elapsed time
+// as the metric cables/s.
+func ReportCables(b *testing.B, n int) {
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(n)/s, "cables/s")
+	}
+}
+
+// BenchTexts returns n rendered benchmark cables (about 4 KB each), the
+// bytes a baseline stores.
+func BenchTexts(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		c := BenchCable(i)
+		c.Serial, c.ID = i+1, cable.Identifier(2026, c.Station, i+1)
+		out[i], _ = Render(c)
+	}
+	return out
+}
+
+// BenchRelease measures Release of batches of batch cables of about 4 KB
+// each, one transaction per batch.
+func BenchRelease(b *testing.B, r cable.Records, batch int) {
+	ctx := context.Background()
+	pool := make([]*cable.Cable, benchPool)
+	for i := range pool {
+		pool[i] = BenchCable(i)
+	}
+	reqs := make([]*cable.ReleaseRequest, batch)
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		for j := range reqs {
+			c := pool[n%benchPool].Clone()
+			// Serials run out at 999999 a year: move on a year before.
+			c.DTG = c.DTG.AddDate(n/900000, 0, 0)
+			reqs[j] = &cable.ReleaseRequest{Cable: c, Render: Render, Actor: "bench"}
+			n++
+		}
+		if err := r.Release(ctx, reqs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ReportCables(b, n)
+}
+
+// BenchReceive measures Receive of one arriving cable of about 4 KB per
+// transaction, each a new cable distributed to two offices.
+func BenchReceive(b *testing.B, r cable.Records) {
+	ctx := context.Background()
+	tmpl := BenchCable(0)
+	tmpl.Station = "LONDON"
+	text, _ := Render(tmpl)
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		n++
+		c := tmpl.Clone()
+		c.DTG = c.DTG.AddDate(n/900000, 0, 0)
+		c.Serial = n%900000 + 1
+		c.ID = cable.Identifier(c.DTG.Year(), c.Station, c.Serial)
+		t := append(append([]byte(nil), text...), c.ID...)
+		a := &cable.Arrival{Station: "STATE", Cable: c, Text: t, SHA256: cable.SHA256Hex(t), At: at.Add(time.Duration(n) * time.Second),
+			Distribution: cable.Distribution{Action: "EUR", Info: []string{"S"}}, Origin: cable.OriginReceived}
+		if err := r.Receive(ctx, []*cable.Arrival{a}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ReportCables(b, n)
+}
+
+// BenchCableRead measures Cable, reading records of about 4 KB at random
+// from 1000 held.
+func BenchCableRead(b *testing.B, r cable.Records) {
+	ctx := context.Background()
+	const held = 1000
+	var cs []*cable.Cable
+	for i := range held {
+		cs = append(cs, BenchCable(i))
+		if len(cs) == 100 {
+			Release(b, r, cs...)
+			cs = nil
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		id := cable.Identifier(2026, "MOSCOW", 1+rng.IntN(held))
+		rec, err := r.Cable(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rec.Text) < 4000 {
+			b.Fatalf("%s: %d bytes", id, len(rec.Text))
+		}
+		n++
+	}
+	ReportCables(b, n)
+}
