@@ -3,6 +3,8 @@ package centre
 import (
 	"context"
 	"time"
+
+	cable "github.com/cable-archive/cable"
 )
 
 const transmitBatch = 512
@@ -46,7 +48,16 @@ func (c *Centre) transmitOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	c.metrics.sendSeconds.Observe(time.Since(start).Seconds())
-	if err := c.records.MarkTransmitted(ctx, ts, c.now().UTC()); err != nil {
+	at := c.now().UTC()
+	if err := c.records.MarkTransmitted(ctx, ts, at); err != nil {
+		return 0, err
+	}
+	events := make([]*cable.Event, len(ts))
+	for i, t := range ts {
+		events[i] = &cable.Event{At: at, Kind: cable.EventTransmitted, CableID: t.CableID, Station: t.Origin, Actor: "message-centre",
+			Detail: map[string]any{"destination": t.Destination, "precedence": t.Precedence.String()}}
+	}
+	if err := c.records.AppendEvents(ctx, events); err != nil {
 		return 0, err
 	}
 	c.metrics.transmitted.Add(float64(len(ts)))
