@@ -64,6 +64,12 @@ func (s *Server) checkCSRF(r *http.Request, want string) error {
 // session authenticates a web UI request by its session cookie and
 // checks every state-changing request against forgery.
 func (s *Server) session(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return s.sessionLimit(maxFormBytes, h)
+}
+
+// sessionLimit is session for a route whose posts may hold up to limit
+// bytes, URL-encoded or multipart (an upload).
+func (s *Server) sessionLimit(limit int64, h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		if err != nil || c.Value == "" {
@@ -83,9 +89,8 @@ func (s *Server) session(h func(http.ResponseWriter, *http.Request, *session)) h
 		setUser(r, u)
 		sess := &session{User: u, CSRF: csrf, Token: c.Value}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-			if err := r.ParseForm(); err != nil {
-				s.pageError(w, r, sess, cable.Errorf(cable.EINVALID, "The form could not be read."))
+			if err := parseLimited(w, r, limit); err != nil {
+				s.pageError(w, r, sess, err)
 				return
 			}
 			if err := s.checkCSRF(r, csrf); err != nil {

@@ -6,6 +6,7 @@ package http
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"fmt"
 	"html/template"
@@ -50,6 +51,16 @@ type Server struct {
 	Health func(context.Context) error
 	// SecureCookies marks cookies Secure; set it when serving over TLS.
 	SecureCookies bool
+	// Importers rebuild historical records from what an archivist
+	// uploads, and Archive files them. The import pages answer only when
+	// both are set.
+	Importers cable.Importers
+	Archive   cable.ArchiveService
+	// ImportKey signs the records the import pages carry between
+	// requests. Nodes serving one site behind a load balancer share it;
+	// when empty, a random key is made when the handler is built, and a
+	// preview is good only on the process that made it.
+	ImportKey []byte
 
 	once      sync.Once
 	handler   http.Handler
@@ -58,6 +69,7 @@ type Server struct {
 	panics    prometheus.Counter
 	pages     map[string]*template.Template
 	crossSite *http.CrossOriginProtection
+	importKey []byte
 }
 
 // Route is one registered API route, as the pattern mux knows it.
@@ -111,6 +123,11 @@ func (s *Server) init() {
 		})
 		s.pages = parsePages()
 		s.crossSite = http.NewCrossOriginProtection()
+		s.importKey = append([]byte(nil), s.ImportKey...)
+		if len(s.importKey) == 0 {
+			s.importKey = make([]byte, 32)
+			rand.Read(s.importKey) // never fails (crypto/rand panics instead)
+		}
 
 		mux := http.NewServeMux()
 
@@ -140,6 +157,8 @@ func (s *Server) init() {
 		s.page(mux, "GET /cables/{id}", s.session(s.handleCablePage))
 		s.page(mux, "GET /draft", s.session(s.handleDraftForm))
 		s.page(mux, "POST /draft", s.session(s.handleDraft))
+		s.page(mux, "GET /records/import", s.session(s.handleImportForm))
+		s.page(mux, "POST /records/import", s.sessionLimit(maxImportBytes, s.handleImport))
 		static, err := fs.Sub(staticFS, "static")
 		if err != nil {
 			panic(err) // the embedded tree is fixed at build time

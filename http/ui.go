@@ -22,6 +22,8 @@ type pageInfo struct {
 	CSRF   string
 	Hosted []string
 	Flash  string
+	// CanImport shows the archivist's Import link.
+	CanImport bool
 }
 
 // pageInfo returns the layout data for a signed-in page, taking the
@@ -30,6 +32,7 @@ func (s *Server) pageInfo(w http.ResponseWriter, r *http.Request, sess *session,
 	p := pageInfo{Title: title, Nav: nav, Hosted: s.Stations}
 	if sess != nil {
 		p.User, p.CSRF = sess.User, sess.CSRF
+		p.CanImport = s.Importers != nil && s.Archive != nil && canImport(sess.User)
 	}
 	if c, err := r.Cookie(flashCookie); err == nil {
 		if msg, err := url.QueryUnescape(c.Value); err == nil {

@@ -163,7 +163,7 @@ var templateFuncs = template.FuncMap{
 // parsePages parses each page template together with the layout.
 func parsePages() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"signin", "inbox", "sent", "search", "cable", "draft", "error"} {
+	for _, name := range []string{"signin", "inbox", "sent", "search", "cable", "draft", "error", "import", "import_preview", "import_volume", "import_result"} {
 		pages[name] = template.Must(template.New(name).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages

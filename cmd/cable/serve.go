@@ -164,7 +164,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	srv := &cablehttp.Server{
 		Cables: n.centre, Users: n.centre, Form: newForm(dir), Directory: dir, Stations: cfg.Stations,
 		Logger: log.With("component", "http"), Metrics: reg, SecureCookies: cfg.TLSCert != "",
-		Health: n.health,
+		Health: n.health, Importers: importers{}, Archive: n.centre,
 	}
 	reg.MustRegister(srv.Collectors()...)
 
