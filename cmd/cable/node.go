@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -143,4 +144,27 @@ func newLogger(level string, w *os.File) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// secret returns the 32-byte key kept in the named file of the data
+// directory, making it on first use. Nodes sharing a data directory (or a
+// copy of the file, behind a load balancer) share the key.
+func (d dataDir) secret(name string) ([]byte, error) {
+	p := filepath.Join(d.path, name)
+	b, err := os.ReadFile(p)
+	if err == nil && len(b) == 32 {
+		return b, nil
+	} else if err == nil {
+		return nil, fmt.Errorf("%s: want 32 bytes, found %d", p, len(b))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(p, b, 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
 }

@@ -158,13 +158,18 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		}
 	}
 
+	importKey, err := d.secret("import.key")
+	if err != nil {
+		return nil, err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(metrics.Collectors()...)
 	srv := &cablehttp.Server{
 		Cables: n.centre, Users: n.centre, Form: newForm(dir), Directory: dir, Stations: cfg.Stations,
 		Logger: log.With("component", "http"), Metrics: reg, SecureCookies: cfg.TLSCert != "",
-		Health: n.health, Importers: importers{}, Archive: n.centre,
+		Health: n.health, Importers: importers{}, Archive: n.centre, ImportKey: importKey,
 	}
 	reg.MustRegister(srv.Collectors()...)
 
