@@ -218,14 +218,14 @@ func headerish(t string, g *Gazetteer) bool {
 		placeDateRE.MatchString(t), initialsRE.MatchString(t), starMarkRE.MatchString(t):
 		return true
 	}
-	if m := stationLnRE.FindStringSubmatch(t); m != nil && len(t) <= 60 && g.hasPlace(m[1]) {
+	if m := stationLnRE.FindStringSubmatch(t); m != nil && len(t) <= 60 && hasPlace(g, m[1]) {
 		return true
 	}
 	// Office symbols, but not a name standing alone: that is a signature.
 	return len(t) <= 40 && officeLineRE.MatchString(t) && !(signatureRE.MatchString(t) && countLetters(t) >= 4)
 }
 
-func (g *Gazetteer) hasPlace(s string) bool { _, ok := g.Lookup(s); return ok }
+func hasPlace(g *Gazetteer, s string) bool { _, ok := g.Lookup(s); return ok }
 
 // parseHeader reads the form's header from ls[start:] up to and including
 // the serial line.
@@ -344,7 +344,7 @@ func addresseeContinues(addr []string, t string, g *Gazetteer) bool {
 		return false
 	}
 	before, _, _ := cutFold(t, " via ")
-	return g.hasPlace(before)
+	return hasPlace(g, before)
 }
 
 func stationLn(t string, g *Gazetteer) bool {
@@ -352,7 +352,7 @@ func stationLn(t string, g *Gazetteer) bool {
 		return false
 	}
 	m := stationLnRE.FindStringSubmatch(t)
-	return m != nil && g.hasPlace(m[1])
+	return m != nil && hasPlace(g, m[1])
 }
 
 // offices splits a line of office symbols ("S", "S DCG", "A-B, A-C").
