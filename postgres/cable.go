@@ -140,8 +140,8 @@ func scanTransmissionStates(rows pgx.Rows) (map[string][]cable.TransmissionState
 
 // Limits of a cable list.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 500
+	DefaultLimit = cable.DefaultListLimit
+	MaxLimit     = cable.MaxListLimit
 )
 
 // params numbers query parameters.
@@ -166,7 +166,7 @@ func (p *params) add(v any) string {
 // the text) and sets Snippet; its words are all required, a word ending
 // in * matches as a prefix, and no other search syntax applies.
 func (db *DB) FindCables(ctx context.Context, f cable.CableFilter) ([]*cable.Summary, int, error) {
-	if err := checkFilter(&f); err != nil {
+	if err := f.Check(); err != nil {
 		return nil, 0, err
 	}
 	var tsq string
@@ -343,44 +343,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// checkFilter names every problem with a filter and applies the default
-// and maximum Limit.
-func checkFilter(f *cable.CableFilter) error {
-	var ps cable.Problems
-	if !f.MaxClassification.Valid() {
-		ps.Add("max_classification", "a list is bounded by the reader's clearance")
-	}
-	if f.Office != "" && f.Sent {
-		ps.Add("office", "an office's inbox and the sent list are different lists")
-	}
-	if f.Office != "" && len(f.Offices) > 0 {
-		ps.Add("offices", "give either one office (an inbox) or several (a search scope)")
-	}
-	if f.Station == "" && (f.Office != "" || f.Sent || len(f.Offices) > 0) {
-		ps.Add("station", "an inbox, sent list or office scope needs the viewing station")
-	}
-	if f.Precedence != 0 && !f.Precedence.Valid() {
-		ps.Add("precedence", "unknown precedence")
-	}
-	if f.Classification != 0 && !f.Classification.Valid() {
-		ps.Add("classification", "unknown classification")
-	}
-	if f.Offset < 0 {
-		ps.Add("offset", "offset may not be negative")
-	}
-	if f.Limit < 0 {
-		ps.Add("limit", "limit may not be negative")
-	}
-	if err := ps.Err("invalid cable filter"); err != nil {
-		return err
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultLimit
-	}
-	f.Limit = min(f.Limit, MaxLimit)
-	return nil
 }
 
 // TSQuery turns what a person types into a search box into the text of a

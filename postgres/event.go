@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -86,22 +85,12 @@ func normalizeDetail(detail map[string]any) (map[string]any, *string, error) {
 	if err != nil {
 		return nil, nil, cable.Errorf(cable.EINVALID, "event detail is not JSON: %v", err)
 	}
-	d, err := decodeDetail(b)
+	d, err := cable.DecodeEventDetail(b)
 	if err != nil {
 		return nil, nil, err
 	}
 	s := string(b)
 	return d, &s, nil
-}
-
-func decodeDetail(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var d map[string]any
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("event detail: %w", err)
-	}
-	return d, nil
 }
 
 // AppendEvents adds events to the log in one transaction. Each event gets
@@ -156,7 +145,7 @@ func scanEvent(row pgx.Row) (*cable.Event, error) {
 	}
 	e.At = e.At.UTC()
 	if detail != nil {
-		d, err := decodeDetail([]byte(*detail))
+		d, err := cable.DecodeEventDetail([]byte(*detail))
 		if err != nil {
 			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
 		}
@@ -245,7 +234,7 @@ func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
 				continue
 			}
 			rep.Events++
-			rep.Problems = append(rep.Problems, checkEvent(e, lastSeq, lastHash)...)
+			rep.Problems = append(rep.Problems, e.CheckChain(lastSeq, lastHash)...)
 			lastSeq, lastHash = e.Seq, e.Hash
 		}
 		rows.Close()
@@ -265,19 +254,4 @@ func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
 		return nil, err
 	}
 	return rep, nil
-}
-
-// checkEvent checks one event against the one logged before it.
-func checkEvent(e *cable.Event, lastSeq int64, lastHash string) []string {
-	var ps []string
-	if e.Seq != lastSeq+1 {
-		ps = append(ps, fmt.Sprintf("event %d: follows event %d (want %d)", e.Seq, lastSeq, lastSeq+1))
-	}
-	if e.PrevHash != lastHash {
-		ps = append(ps, fmt.Sprintf("event %d: prev_hash %s is not the hash of the event before it (%s)", e.Seq, e.PrevHash, lastHash))
-	}
-	if got := e.ComputeHash(); got != e.Hash {
-		ps = append(ps, fmt.Sprintf("event %d: content hashes to %s, stored hash is %s", e.Seq, got, e.Hash))
-	}
-	return ps
 }

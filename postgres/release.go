@@ -29,7 +29,7 @@ const maxSerial = 999999
 // event. If anything fails, nothing is stored, no serial is consumed, and
 // the cables' Serial and ID are put back as they were.
 func (db *DB) Release(ctx context.Context, reqs []*cable.ReleaseRequest) error {
-	if err := checkReleases(reqs); err != nil {
+	if err := cable.CheckReleaseRequests(reqs); err != nil {
 		return err
 	}
 	type saved struct {
@@ -108,39 +108,6 @@ func (db *DB) Release(ctx context.Context, reqs []*cable.ReleaseRequest) error {
 		r.Record = records[i]
 	}
 	return nil
-}
-
-// checkReleases names every problem with a batch of release requests that
-// the store itself depends on; the cables' content is the caller's to
-// validate.
-func checkReleases(reqs []*cable.ReleaseRequest) error {
-	var ps cable.Problems
-	for i, r := range reqs {
-		f := fmt.Sprintf("reqs[%d]", i)
-		if r == nil || r.Cable == nil {
-			ps.Add(f+".cable", "no cable")
-			continue
-		}
-		if r.Render == nil {
-			ps.Add(f+".render", "no render function")
-		}
-		c := r.Cable
-		if !cable.ValidStationCode(c.Station) {
-			ps.Add(f+".cable.station", "station code %q must be 2-20 upper-case letters", c.Station)
-		}
-		if c.DTG.IsZero() {
-			ps.Add(f+".cable.dtg", "a cable is released with its date-time group")
-		} else if y := c.DTG.UTC().Year(); y < 1000 || y > 9999 {
-			ps.Add(f+".cable.dtg", "year %d is out of range", y)
-		}
-		if !c.Precedence.Valid() {
-			ps.Add(f+".cable.precedence", "unknown precedence")
-		}
-		if !c.Classification.Valid() {
-			ps.Add(f+".cable.classification", "unknown classification")
-		}
-	}
-	return ps.Err("invalid release")
 }
 
 // counterKey names one gapless counter.
@@ -282,7 +249,7 @@ func scanReferences(rows pgx.Rows, c *cable.Cable) error {
 // received and distributed events are logged. A cable held with another
 // SHA-256 than an arrival's fails the whole batch with ECONFLICT.
 func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
-	if err := checkArrivals(arrivals); err != nil {
+	if err := cable.CheckArrivals(arrivals); err != nil {
 		return err
 	}
 	receipts := make([]cable.Receipt, len(arrivals))
@@ -353,9 +320,9 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 			info, _ := json.Marshal(a.Distribution.Info)
 			b.Queue(`INSERT INTO receipts (cable_id, station, at, year, control_number, action, info) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 				id, a.Station, recvAt, recvAt.Year(), r.ControlNumber, a.Distribution.Action, string(info))
-			for _, o := range distributionOffices(a.Distribution) {
+			for _, o := range a.Distribution.Roles() {
 				b.Queue(`INSERT INTO distribution_offices (cable_id, station, office, role) VALUES ($1, $2, $3, $4)`,
-					id, a.Station, o.office, string(o.role))
+					id, a.Station, o.Office, string(o.Role))
 			}
 			b.Queue(`UPDATE transmissions SET state = $1, received_at = $2 WHERE cable_id = $3 AND destination = $4 AND state <> $1`,
 				cable.TransmissionReceived, recvAt, id, a.Station)
@@ -386,69 +353,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// officeRole is one office of a distribution.
-type officeRole struct {
-	office string
-	role   cable.Role
-}
-
-// distributionOffices lists the action office, then each info office not
-// listed before.
-func distributionOffices(d cable.Distribution) []officeRole {
-	seen := map[string]bool{}
-	var out []officeRole
-	if d.Action != "" {
-		out = append(out, officeRole{d.Action, cable.RoleAction})
-		seen[d.Action] = true
-	}
-	for _, o := range d.Info {
-		if o != "" && !seen[o] {
-			out = append(out, officeRole{o, cable.RoleInfo})
-			seen[o] = true
-		}
-	}
-	return out
-}
-
-// checkArrivals names every problem with a batch of arrivals.
-func checkArrivals(arrivals []*cable.Arrival) error {
-	var ps cable.Problems
-	for i, a := range arrivals {
-		f := fmt.Sprintf("arrivals[%d]", i)
-		if a == nil {
-			ps.Add(f, "no arrival")
-			continue
-		}
-		if !cable.ValidStationCode(a.Station) {
-			ps.Add(f+".station", "station code %q must be 2-20 upper-case letters", a.Station)
-		}
-		if a.Cable == nil {
-			ps.Add(f+".cable", "no cable")
-		} else if _, _, _, err := cable.RecordKey(a.Cable, a.Origin); err != nil {
-			ps.Add(f+".cable.id", "%s", cable.ErrorMessage(err))
-		}
-		if len(a.Text) == 0 {
-			ps.Add(f+".text", "no text")
-		} else if a.SHA256 != "" && a.SHA256 != cable.SHA256Hex(a.Text) {
-			ps.Add(f+".sha256", "SHA-256 %s is not the hash of the text", a.SHA256)
-		}
-		if a.At.IsZero() {
-			ps.Add(f+".at", "time of receipt is required")
-		} else if y := a.At.UTC().Year(); y < 1000 || y > 9999 {
-			ps.Add(f+".at", "year %d is out of range", y)
-		}
-		switch a.Origin {
-		case "", cable.OriginReceived, cable.OriginReleased, cable.OriginHistorical:
-		default:
-			ps.Add(f+".origin", "unknown origin %q", a.Origin)
-		}
-		for _, o := range a.Distribution.Offices() {
-			if o != "" && !cable.ValidOfficeCode(o) {
-				ps.Add(f+".distribution", "office symbol %q is malformed", o)
-			}
-		}
-	}
-	return ps.Err("invalid arrivals")
 }

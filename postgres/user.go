@@ -15,7 +15,7 @@ import (
 // (if zero). ECONFLICT if the name is taken. Checking the user against
 // the station directory is the caller's business.
 func (db *DB) CreateUser(ctx context.Context, u *cable.User, passwordHash string) error {
-	if err := checkUser(u); err != nil {
+	if err := u.CheckFields(); err != nil {
 		return err
 	}
 	offices, _ := json.Marshal(nonNil(u.Offices))
@@ -41,30 +41,6 @@ func (db *DB) CreateUser(ctx context.Context, u *cable.User, passwordHash string
 	}
 	u.ID, u.CreatedAt = id, created
 	return nil
-}
-
-// checkUser names what the store itself needs of a user.
-func checkUser(u *cable.User) error {
-	var ps cable.Problems
-	if u == nil {
-		ps.Add("", "no user")
-		return ps.Err("invalid user")
-	}
-	if u.Name == "" || len(u.Name) > 64 {
-		ps.Add("name", "name is required, at most 64 characters")
-	}
-	if !cable.ValidStationCode(u.Station) {
-		ps.Add("station", "station code %q must be 2-20 upper-case letters", u.Station)
-	}
-	if !u.Clearance.Valid() {
-		ps.Add("clearance", "unknown clearance")
-	}
-	for _, c := range u.Captions {
-		if !c.Valid() {
-			ps.Add("captions", "unknown caption %q", c)
-		}
-	}
-	return ps.Err("invalid user")
 }
 
 const userColumns = `u.id, u.name, u.station, u.offices, u.clearance, u.captions, u.roles, u.created_at`

@@ -119,8 +119,8 @@ func transmissionStates(ctx context.Context, q querier, ids []string) (map[strin
 
 // Limits of a cable list.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 500
+	DefaultLimit = cable.DefaultListLimit
+	MaxLimit     = cable.MaxListLimit
 )
 
 // FindCables lists the cables that f selects and counts all that match
@@ -137,7 +137,7 @@ const (
 // Snippet; its words are all required, a word ending in * matches as a
 // prefix, and no other search syntax applies.
 func (db *DB) FindCables(ctx context.Context, f cable.CableFilter) ([]*cable.Summary, int, error) {
-	if err := checkFilter(&f); err != nil {
+	if err := f.Check(); err != nil {
 		return nil, 0, err
 	}
 	var match string
@@ -298,44 +298,6 @@ func scanSummary(rows *sql.Rows, station string) (*cable.Summary, error) {
 	s.Role = cable.Role(role.String)
 	s.Snippet = snippet.String
 	return &s, nil
-}
-
-// checkFilter names every problem with a filter and applies the default
-// and maximum Limit.
-func checkFilter(f *cable.CableFilter) error {
-	var ps cable.Problems
-	if !f.MaxClassification.Valid() {
-		ps.Add("max_classification", "a list is bounded by the reader's clearance")
-	}
-	if f.Office != "" && f.Sent {
-		ps.Add("office", "an office's inbox and the sent list are different lists")
-	}
-	if f.Office != "" && len(f.Offices) > 0 {
-		ps.Add("offices", "give either one office (an inbox) or several (a search scope)")
-	}
-	if f.Station == "" && (f.Office != "" || f.Sent || len(f.Offices) > 0) {
-		ps.Add("station", "an inbox, sent list or office scope needs the viewing station")
-	}
-	if f.Precedence != 0 && !f.Precedence.Valid() {
-		ps.Add("precedence", "unknown precedence")
-	}
-	if f.Classification != 0 && !f.Classification.Valid() {
-		ps.Add("classification", "unknown classification")
-	}
-	if f.Offset < 0 {
-		ps.Add("offset", "offset may not be negative")
-	}
-	if f.Limit < 0 {
-		ps.Add("limit", "limit may not be negative")
-	}
-	if err := ps.Err("invalid cable filter"); err != nil {
-		return err
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultLimit
-	}
-	f.Limit = min(f.Limit, MaxLimit)
-	return nil
 }
 
 // MatchQuery turns what a person types into a search box into an FTS5

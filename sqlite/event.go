@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -100,21 +99,11 @@ func normalizeDetail(detail map[string]any) (map[string]any, sql.NullString, err
 	if err != nil {
 		return nil, sql.NullString{}, cable.Errorf(cable.EINVALID, "event detail is not JSON: %v", err)
 	}
-	d, err := decodeDetail(b)
+	d, err := cable.DecodeEventDetail(b)
 	if err != nil {
 		return nil, sql.NullString{}, err
 	}
 	return d, sql.NullString{String: string(b), Valid: true}, nil
-}
-
-func decodeDetail(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var d map[string]any
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("event detail: %w", err)
-	}
-	return d, nil
 }
 
 // Events lists events in log order, filtered by cable, kind and sequence;
@@ -166,7 +155,7 @@ func scanEvent(rows *sql.Rows) (*cable.Event, error) {
 	}
 	e.At = fromMicros(at)
 	if detail.Valid {
-		d, err := decodeDetail([]byte(detail.String))
+		d, err := cable.DecodeEventDetail([]byte(detail.String))
 		if err != nil {
 			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
 		}
@@ -215,7 +204,7 @@ func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
 				continue
 			}
 			rep.Events++
-			rep.Problems = append(rep.Problems, checkEvent(e, lastSeq, lastHash)...)
+			rep.Problems = append(rep.Problems, e.CheckChain(lastSeq, lastHash)...)
 			lastSeq, lastHash = e.Seq, e.Hash
 		}
 		if err := rows.Err(); err != nil {
@@ -235,19 +224,4 @@ func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
 		return nil, err
 	}
 	return rep, nil
-}
-
-// checkEvent checks one event against the one logged before it.
-func checkEvent(e *cable.Event, lastSeq int64, lastHash string) []string {
-	var ps []string
-	if e.Seq != lastSeq+1 {
-		ps = append(ps, fmt.Sprintf("event %d: follows event %d (want %d)", e.Seq, lastSeq, lastSeq+1))
-	}
-	if e.PrevHash != lastHash {
-		ps = append(ps, fmt.Sprintf("event %d: prev_hash %s is not the hash of the event before it (%s)", e.Seq, e.PrevHash, lastHash))
-	}
-	if got := e.ComputeHash(); got != e.Hash {
-		ps = append(ps, fmt.Sprintf("event %d: content hashes to %s, stored hash is %s", e.Seq, got, e.Hash))
-	}
-	return ps
 }
