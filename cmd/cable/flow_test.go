@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -241,5 +243,51 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 	// And the node keeps serving.
 	if err := n.health(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRoutingRulesReload edits the routing rules file of a running node:
+// a file with mistakes is refused and the rules in force stay; a good one
+// takes effect for the next cable received.
+func TestRoutingRulesReload(t *testing.T) {
+	n := startTestNode(t)
+	ctx := context.Background()
+	path := filepath.Join(n.cfg.Data, rulesFile)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(b []byte) {
+		t.Helper()
+		// Rule reloads watch the modification time; make sure it moves.
+		if err := os.WriteFile(path, b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Second)
+		os.Chtimes(path, later, later)
+		time.Sleep(2500 * time.Millisecond)
+	}
+	release := func() string {
+		rec, err := n.centre.Release(ctx, user(t, n, "drafter.moscow"), benchCable(7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.Cable.ID
+	}
+
+	// A broken file: the rules in force (UR to EUR) stay.
+	write(append(append([]byte(nil), orig...), []byte("\nat STATE\nwhen colour red -> action NOWHERE\n")...))
+	waitInbox(t, n, user(t, n, "reader.eur"), "EUR", release())
+
+	// A good file: UR now goes to NEA for action.
+	edited := strings.Replace(string(orig), "when tag UR                           -> action EUR info S, U, C, INR, DC/R",
+		"when tag UR                           -> action NEA info DC/R", 1)
+	if edited == string(orig) {
+		t.Fatal("test does not match the demo rules")
+	}
+	write([]byte(edited))
+	s := waitInbox(t, n, user(t, n, "reader.nea"), "NEA", release())
+	if s.Distribution.Action != "NEA" {
+		t.Fatalf("after reload: %+v", s.Distribution)
 	}
 }
