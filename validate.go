@@ -120,6 +120,11 @@ func Validate(c *Cable, o ValidateOptions) error {
 		if c.Classification.Valid() && c.Classification > o.Drafter.Clearance {
 			ps.Add("classification", "%s is cleared to %s and may not mark a cable %s", o.Drafter.Name, o.Drafter.Clearance, c.Classification)
 		}
+		for i, p := range c.Paragraphs {
+			if p.Classification.Valid() && p.Classification > o.Drafter.Clearance {
+				ps.Add(fmt.Sprintf("paragraphs[%d].classification", i), "%s is cleared to %s and may not mark a paragraph %s", o.Drafter.Name, o.Drafter.Clearance, p.Classification)
+			}
+		}
 		for _, k := range c.Captions {
 			if k.Valid() && !o.Drafter.HoldsCaption(k) {
 				ps.Add("captions", "%s does not hold %s and may not apply it", o.Drafter.Name, k)

@@ -290,8 +290,8 @@ func TestValidateHandling(t *testing.T) {
 func TestValidateDrafter(t *testing.T) {
 	runValidateCases(t, []validateCase{
 		{"cleared to the classification", func(c *cable.Cable, o *cable.ValidateOptions) { o.Drafter.Clearance = cable.Secret }, nil},
-		{"cleared below the classification", func(c *cable.Cable, o *cable.ValidateOptions) { o.Drafter.Clearance = cable.Confidential }, []string{"classification"}},
-		{"with no clearance", func(c *cable.Cable, o *cable.ValidateOptions) { o.Drafter.Clearance = 0 }, []string{"classification"}},
+		{"cleared below the classification", func(c *cable.Cable, o *cable.ValidateOptions) { o.Drafter.Clearance = cable.Confidential }, []string{"classification", "paragraphs[1].classification"}},
+		{"with no clearance", func(c *cable.Cable, o *cable.ValidateOptions) { o.Drafter.Clearance = 0 }, []string{"classification", "paragraphs[0].classification", "paragraphs[1].classification"}},
 		{"uncleared drafter of an unclassified cable", func(c *cable.Cable, o *cable.ValidateOptions) {
 			unclassified(c)
 			o.Drafter.Clearance = cable.Unclassified
@@ -303,7 +303,7 @@ func TestValidateDrafter(t *testing.T) {
 		{"drafts for another station", func(c *cable.Cable, o *cable.ValidateOptions) { o.Drafter.Station = "LONDON" }, []string{"station"}},
 		{"all at once", func(c *cable.Cable, o *cable.ValidateOptions) {
 			o.Drafter = &cable.User{Name: "clerk", Station: "STATE", Clearance: cable.Confidential}
-		}, []string{"captions", "classification", "station"}},
+		}, []string{"captions", "classification", "paragraphs[1].classification", "station"}},
 		{"no drafter", func(c *cable.Cable, o *cable.ValidateOptions) {
 			c.Captions = []cable.Caption{cable.NODIS}
 			o.Drafter = nil
@@ -480,6 +480,7 @@ func TestValidateManyProblems(t *testing.T) {
 		"captions[2]", "captions", "captions", // NODIS with EXDIS; NODIS not held
 		"handling[1]", "handling",
 		"classification", "classification", // drafter's clearance; below the TOP SECRET paragraph
+		"paragraphs[0].classification", // a TOP SECRET paragraph by a CONFIDENTIAL drafter
 		"subject", "tags", "references[0]",
 		"paragraphs[1].number", "paragraphs[1].classification", "paragraphs[1].text",
 		"signature",
