@@ -34,7 +34,7 @@ func TestEverySubcommandHasHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"user", "add", "--help"}, {"token", "create", "--help"}, {"check", "--help"},
 		{"render", "--help"}, {"import", "--help"}, {"import", "transcript", "--help"}, {"import", "tei", "--help"},
-		{"verify", "--help"}, {"bench", "--help"}, {"--help"},
+		{"verify", "--help"}, {"bench", "--help"}, {"station", "--help"}, {"station", "init", "--help"}, {"station", "trust", "--help"}, {"--help"},
 	} {
 		out, _, err := runCLI(t, "", args...)
 		if exitCode(err) != 0 || !strings.Contains(out, "Usage") && !strings.Contains(out, "usage") {

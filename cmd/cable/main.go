@@ -73,6 +73,7 @@ Usage:
   cable render     convert a cable between the text form and JSON
   cable import     import historical records (transcript, tei)
   cable verify     check the records and the event log are intact
+  cable station    make, export, trust and rotate a station's keys
   cable bench      measure the release path against raw JetStream
 
 Run "cable COMMAND --help" for a command's flags.
@@ -115,6 +116,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runImport(ctx, rest, stdin, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
+	case "station":
+		return runStation(ctx, rest, stdin, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "help", "--help", "-h":
