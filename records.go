@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // List limits of FindCables.
@@ -198,4 +199,33 @@ func (u *User) CheckFields() error {
 		}
 	}
 	return ps.Err("invalid user")
+}
+
+// CheckEvents names every problem with events to append.
+func CheckEvents(events []*Event) error {
+	var ps Problems
+	for i, e := range events {
+		if e == nil {
+			ps.Add(fmt.Sprintf("events[%d]", i), "no event")
+		} else if strings.TrimSpace(e.Kind) == "" {
+			ps.Add(fmt.Sprintf("events[%d].kind", i), "kind is required")
+		}
+	}
+	return ps.Err("invalid events")
+}
+
+// CheckToken names every problem with a token to store.
+func CheckToken(t *Token) error {
+	var ps Problems
+	if t == nil {
+		ps.Add("", "no token")
+	} else {
+		if t.Hash == "" {
+			ps.Add("hash", "token hash is required")
+		}
+		if t.Kind != TokenAPI && t.Kind != TokenSession {
+			ps.Add("kind", "unknown token kind %q (want api or session)", t.Kind)
+		}
+	}
+	return ps.Err("invalid token")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -99,15 +98,7 @@ func normalizeDetail(detail map[string]any) (map[string]any, *string, error) {
 // json.Number), so that the hash recomputed from the stored event is the
 // one given. The events are changed only if the append succeeds.
 func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
-	var ps cable.Problems
-	for i, e := range events {
-		if e == nil {
-			ps.Add(fmt.Sprintf("events[%d]", i), "no event")
-		} else if strings.TrimSpace(e.Kind) == "" {
-			ps.Add(fmt.Sprintf("events[%d].kind", i), "kind is required")
-		}
-	}
-	if err := ps.Err("invalid events"); err != nil {
+	if err := cable.CheckEvents(events); err != nil {
 		return err
 	}
 	out := make([]*cable.Event, len(events))

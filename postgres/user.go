@@ -101,18 +101,7 @@ func (db *DB) Users(ctx context.Context) ([]*cable.User, error) {
 // CreateToken stores a token by its hash, setting CreatedAt if zero.
 // ECONFLICT if the hash is stored already, ENOTFOUND if the user is not.
 func (db *DB) CreateToken(ctx context.Context, t *cable.Token) error {
-	var ps cable.Problems
-	if t == nil {
-		ps.Add("", "no token")
-	} else {
-		if t.Hash == "" {
-			ps.Add("hash", "token hash is required")
-		}
-		if t.Kind != cable.TokenAPI && t.Kind != cable.TokenSession {
-			ps.Add("kind", "unknown token kind %q (want api or session)", t.Kind)
-		}
-	}
-	if err := ps.Err("invalid token"); err != nil {
+	if err := cable.CheckToken(t); err != nil {
 		return err
 	}
 	created := t.CreatedAt

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -18,15 +17,7 @@ import (
 // json.Number), so that the hash recomputed from the stored event is the
 // one given. The events are changed only if the append succeeds.
 func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
-	var ps cable.Problems
-	for i, e := range events {
-		if e == nil {
-			ps.Add(fmt.Sprintf("events[%d]", i), "no event")
-		} else if strings.TrimSpace(e.Kind) == "" {
-			ps.Add(fmt.Sprintf("events[%d].kind", i), "kind is required")
-		}
-	}
-	if err := ps.Err("invalid events"); err != nil {
+	if err := cable.CheckEvents(events); err != nil {
 		return err
 	}
 	out := make([]*cable.Event, len(events))
