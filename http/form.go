@@ -256,14 +256,7 @@ func sortLetters(ls []byte) []byte {
 // belongs only in the summary. Problems name fields as Validate does:
 // "paragraphs[2].text", "to[1].station", "authority.declassify_on".
 func formKey(field string, c *cable.Cable) string {
-	head, rest, _ := strings.Cut(field, ".")
-	name, index := head, -1
-	if i := strings.IndexByte(head, '['); i >= 0 && strings.HasSuffix(head, "]") {
-		name = head[:i]
-		if n, err := strconv.Atoi(head[i+1 : len(head)-1]); err == nil {
-			index = n
-		}
-	}
+	name, index, rest := splitField(field)
 	switch name {
 	case "precedence", "classification", "captions", "tags", "subject", "references", "signature":
 		return name
@@ -491,4 +484,19 @@ func (s *Server) handleDraft(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	p.addProblems(problems, c)
 	s.render(w, r, http.StatusUnprocessableEntity, "draft", p)
+}
+
+// splitField splits a problem's field as Validate names it,
+// "paragraphs[2].text", into its name, index (-1 when none) and the rest
+// after the first dot.
+func splitField(field string) (name string, index int, rest string) {
+	head, rest, _ := strings.Cut(field, ".")
+	name, index = head, -1
+	if i := strings.IndexByte(head, '['); i >= 0 && strings.HasSuffix(head, "]") {
+		name = head[:i]
+		if n, err := strconv.Atoi(head[i+1 : len(head)-1]); err == nil {
+			index = n
+		}
+	}
+	return name, index, rest
 }

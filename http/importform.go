@@ -419,14 +419,7 @@ func keepHistoricalProblem(field string, telegram bool) bool {
 // importKey returns the input of the correction form a problem belongs
 // beside, or "" when it belongs only in the summary.
 func importKey(field string, c *cable.Cable) string {
-	head, _, _ := strings.Cut(field, ".")
-	name, index := head, -1
-	if i := strings.IndexByte(head, '['); i >= 0 && strings.HasSuffix(head, "]") {
-		name = head[:i]
-		if n, err := strconv.Atoi(head[i+1 : len(head)-1]); err == nil {
-			index = n
-		}
-	}
+	name, index, _ := splitField(field)
 	switch field {
 	case "to.action":
 		return "action"
