@@ -1,6 +1,7 @@
 package cable
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"slices"
@@ -450,6 +451,53 @@ func FuzzParseRoutingRules(f *testing.F) {
 					t.Fatalf("distributed to malformed office %q", d1.Action)
 				}
 			}
+		}
+	})
+}
+
+func FuzzParseRoutes(f *testing.F) {
+	dir, err := ParseDirectory([]byte(fuzzDirectory))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte("STATE via WAR\n* via WAR\n"))
+	f.Add([]byte("MOSCOW WAR\n* via * \nx via y via z\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		r, err := ParseRoutes(src, dir)
+		if err != nil {
+			checkInvalid(t, "ParseRoutes", err)
+			return
+		}
+		back, err := ParseRoutes([]byte(strings.Join(r.Lines(), "\n")), dir)
+		if err != nil {
+			t.Fatalf("routes written back do not parse: %v", err)
+		}
+		for _, s := range dir.Stations() {
+			if r.NextHop(s.Code) != back.NextHop(s.Code) {
+				t.Fatalf("NextHop(%s) changed on the round trip", s.Code)
+			}
+		}
+	})
+}
+
+func FuzzParseReceipt(f *testing.F) {
+	r := &DeliveryReceipt{CableID: "1946MOSCOW00511", Origin: "MOSCOW", Station: "STATE", ReceivedAt: time.Unix(0, 0).UTC(), ControlNumber: "1"}
+	f.Add(MarshalReceipt(r, []byte{1, 2, 3}))
+	f.Add([]byte("cable-receipt-v1\nsignature: AA==\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, _, sig, err := ParseReceipt(b)
+		if err != nil {
+			checkInvalid(t, "ParseReceipt", err)
+			return
+		}
+		again, signed, sig2, err := ParseReceipt(MarshalReceipt(got, sig))
+		if err != nil {
+			t.Fatalf("receipt written back does not parse: %v", err)
+		}
+		if !again.ReceivedAt.Equal(got.ReceivedAt) || again.CableID != got.CableID || again.Station != got.Station ||
+			again.Origin != got.Origin || again.ControlNumber != got.ControlNumber || !bytes.Equal(sig, sig2) ||
+			!bytes.Equal(signed, again.SignedBytes()) {
+			t.Fatalf("round trip changed the receipt: %+v / %+v", got, again)
 		}
 	})
 }

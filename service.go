@@ -64,6 +64,51 @@ type TransmissionState struct {
 	QueuedAt    time.Time  `json:"queued_at"`
 	SentAt      *time.Time `json:"sent_at,omitempty"`
 	ReceivedAt  *time.Time `json:"received_at,omitempty"`
+	// Hop is the station that took custody from this node: the relay a
+	// sent cable is in transit at, or the destination itself.
+	Hop string `json:"hop,omitempty"`
+	// ControlNumber is the destination's control number, from its receipt.
+	ControlNumber string `json:"control_number,omitempty"`
+	// OverdueAt is when the speed-of-service watch found the transmission
+	// not received within its precedence's objective.
+	OverdueAt *time.Time `json:"overdue_at,omitempty"`
+}
+
+// Overdue reports whether a transmission of precedence p not yet
+// received has passed its speed-of-service objective at now.
+func (s TransmissionState) Overdue(p Precedence, now time.Time) bool {
+	return s.State != TransmissionReceived && (s.OverdueAt != nil || now.Sub(s.QueuedAt) > p.Objective())
+}
+
+// Describe says where the transmission is in the words of a sent list:
+// "queued", "in transit at WAR", "received 1946-02-22 20:52Z, control
+// 8963", "overdue, in transit at WAR".
+func (s TransmissionState) Describe(p Precedence, now time.Time) string {
+	var d string
+	switch s.State {
+	case TransmissionReceived:
+		d = "received"
+		if s.ReceivedAt != nil {
+			d += " " + s.ReceivedAt.UTC().Format("2006-01-02 15:04Z")
+		}
+		if s.ControlNumber != "" {
+			d += ", control " + s.ControlNumber
+		}
+		return d
+	case TransmissionSent:
+		d = "in transit"
+		if s.Hop != "" && s.Hop != s.Destination {
+			d += " at " + s.Hop
+		} else if s.Hop == s.Destination {
+			d += " to " + s.Hop
+		}
+	default:
+		d = "queued"
+	}
+	if s.Overdue(p, now) {
+		d = "overdue, " + d
+	}
+	return d
 }
 
 // Transmission states.
@@ -150,6 +195,14 @@ const (
 	EventSecurity    = "security"
 	EventUser        = "user"
 	EventImported    = "imported"
+	// EventDelivered records a receipt returned by a destination station.
+	EventDelivered = "delivered"
+	// EventOverdue is the speed-of-service alert: a transmission not
+	// received within its precedence's objective.
+	EventOverdue = "overdue"
+	// EventAlert is an operator alert of the transport (back-pressure,
+	// custody refused by a full relay).
+	EventAlert = "alert"
 )
 
 // HistoricalRecord is a document written before the system existed,
@@ -247,8 +300,22 @@ type Records interface {
 	FindCables(ctx context.Context, f CableFilter) ([]*Summary, int, error)
 	// PendingTransmissions returns queued transmissions, most urgent first.
 	PendingTransmissions(ctx context.Context, limit int) ([]*Transmission, error)
-	// MarkTransmitted records that the transport has custody.
+	// MarkTransmitted records that the transport has custody: a queued
+	// transmission becomes sent, with the hop (Transmission.Hop) that took it.
 	MarkTransmitted(ctx context.Context, ts []*Transmission, at time.Time) error
+	// MarkDelivered records receipts returned by destination stations: the
+	// transmission of the receipt's cable to its station becomes received,
+	// with the receipt's time and control number. A receipt already
+	// recorded changes nothing; one for a transmission this node never
+	// queued is ENOTFOUND.
+	MarkDelivered(ctx context.Context, rs []*DeliveryReceipt) error
+	// OverdueTransmissions returns up to limit transmissions not received
+	// whose precedence's objective (Precedence.Objective) has passed by now
+	// since they were queued, and not yet marked overdue, oldest first.
+	OverdueTransmissions(ctx context.Context, now time.Time, limit int) ([]*Transmission, error)
+	// MarkOverdue records that the speed-of-service watch raised its alert
+	// for each transmission, at at.
+	MarkOverdue(ctx context.Context, ts []*Transmission, at time.Time) error
 
 	// AppendEvents adds events to the log, setting Seq and hashes.
 	AppendEvents(ctx context.Context, events []*Event) error
@@ -304,6 +371,21 @@ type Transmission struct {
 	// envelope checks (malformed headers, text not matching its hash): the
 	// receiving centre records it as a security event and never stores it.
 	Refused string `json:"refused,omitempty"`
+
+	// Kind is KindCable (also when empty) or KindReceipt.
+	Kind string `json:"kind,omitempty"`
+	// Section and Sections number a section of a cable cut to fit the
+	// channel: section 2 of 5. Both are zero for a cable sent whole.
+	Section  int `json:"section,omitempty"`
+	Sections int `json:"sections,omitempty"`
+	// Hop is set by the transport's Send: the station that took custody.
+	Hop string `json:"hop,omitempty"`
+	// Route lists the stations that have held the transmission, origin first.
+	Route []string `json:"route,omitempty"`
+	// Incomplete is set by a transport that held some sections of a cable
+	// past its section timeout without the rest: Text is empty and the
+	// receiver decides whether the cable is a duplicate or truncated.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Transport carries cables between message centres.
@@ -316,6 +398,8 @@ type Transport interface {
 	// after h returns nil and is redelivered otherwise. It blocks until
 	// ctx is done.
 	Receive(ctx context.Context, station string, h func(context.Context, []*Transmission) error) error
+	// Forwarder: a station also relays what is in its custody for others.
+	Forwarder
 }
 
 // TextForm reads and writes the canonical text form.
@@ -325,6 +409,12 @@ type TextForm interface {
 	Parse(text []byte, draft bool) (*Cable, error)
 	// Render writes the canonical text form.
 	Render(c *Cable) ([]byte, error)
+	// Cut renders a released cable in numbered sections of at most limit
+	// bytes each ("SECTION 01 OF 05"), or whole when it fits.
+	Cut(c *Cable, limit int) ([][]byte, error)
+	// Join puts the sections Cut wrote back together into the whole
+	// cable's text; every section must be there.
+	Join(parts [][]byte) ([]byte, error)
 }
 
 // CableService is what people do with cables. Every method checks the

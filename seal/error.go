@@ -10,7 +10,7 @@ var (
 	ErrUnknownStation = &cable.Error{Code: cable.EFORBIDDEN, Message: "Sealed by a station this station does not trust."}
 	// ErrUntrustedGeneration: the station is trusted, but not the key
 	// generation the cable was sealed under.
-	ErrUntrustedGeneration = &cable.Error{Code: cable.EFORBIDDEN, Message: "Sealed under a key generation this station does not trust."}
+	ErrUntrustedGeneration = cable.ErrNotYetTrusted
 	// ErrBadSignature: the signature does not verify with the origin's
 	// trusted key (a forgery, or content changed before sealing).
 	ErrBadSignature = &cable.Error{Code: cable.EFORBIDDEN, Message: "Signature does not verify."}
@@ -26,6 +26,9 @@ var (
 	// ErrEnvelopeMismatch: the envelope's origin, generation or recipients
 	// are not the ones the origin signed.
 	ErrEnvelopeMismatch = &cable.Error{Code: cable.EFORBIDDEN, Message: "Envelope does not match the signed origin, generation or recipients."}
+	// ErrNotHosted: the station named to open, sign or verify as is not
+	// hosted at this node (its keys are not here).
+	ErrNotHosted = &cable.Error{Code: cable.EFORBIDDEN, Message: "Station is not hosted at this node."}
 	// ErrBadSelfSignature: an exported public identity's self-signature does
 	// not verify (the file was tampered with or damaged).
 	ErrBadSelfSignature = &cable.Error{Code: cable.EFORBIDDEN, Message: "Public identity's self-signature does not verify."}

@@ -1,0 +1,114 @@
+package cable_test
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+)
+
+func TestParseRoutes(t *testing.T) {
+	dir, err := cable.ParseDirectory([]byte(directoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := cable.ParseRoutes([]byte("# Moscow's routes\nSTATE via WAR  # the war department's relay\n\n* via war\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dest, want := range map[string]string{"STATE": "WAR", "MOSCOW": "WAR", "WAR": "WAR"} {
+		if got := r.NextHop(dest); got != want {
+			t.Errorf("NextHop(%s) = %s, want %s", dest, got, want)
+		}
+	}
+	if got := r.Lines(); !slices.Equal(got, []string{"STATE via WAR", "* via WAR"}) {
+		t.Errorf("Lines = %q", got)
+	}
+	direct, err := cable.ParseRoutes([]byte("MOSCOW via WAR\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct.NextHop("STATE") != "STATE" || direct.NextHop("MOSCOW") != "WAR" {
+		t.Errorf("without a default route a destination is direct: %s %s", direct.NextHop("STATE"), direct.NextHop("MOSCOW"))
+	}
+	var none *cable.Routes
+	if none.NextHop("STATE") != "STATE" {
+		t.Error("nil routes are direct")
+	}
+
+	_, err = cable.ParseRoutes([]byte("STATE WAR\nROME via WAR\nSTATE via ATLANTIS\nWAR via WAR\nSTATE via MOSCOW\n* via WAR\n* via STATE\nSTATE via WAR\n"), dir)
+	want := []string{
+		"line 1", `want "DEST via HOP"`,
+		"line 2", "destination ROME is not in the station directory",
+		"line 3", "next hop ATLANTIS",
+		"line 4", "WAR routed via itself",
+		"line 7", "a second default route",
+		"line 8", "a second route for STATE",
+	}
+	msg := cable.ErrorMessage(err) + "\n" + problemsText(err)
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("problems %q lack %q", msg, w)
+		}
+	}
+	if cable.ErrorCode(err) != cable.EINVALID {
+		t.Errorf("code %s", cable.ErrorCode(err))
+	}
+}
+
+func problemsText(err error) string {
+	var b strings.Builder
+	for _, p := range cable.ErrorProblems(err) {
+		b.WriteString(p.Field + ": " + p.Message + "\n")
+	}
+	return b.String()
+}
+
+func TestObjectives(t *testing.T) {
+	want := map[cable.Precedence]time.Duration{cable.Flash: 10 * time.Minute, cable.Immediate: 30 * time.Minute,
+		cable.Priority: 3 * time.Hour, cable.Routine: 6 * time.Hour}
+	for p, d := range want {
+		if p.Objective() != d {
+			t.Errorf("%s objective %s, want %s", p, p.Objective(), d)
+		}
+	}
+	q := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	s := cable.TransmissionState{Destination: "STATE", State: cable.TransmissionSent, QueuedAt: q, Hop: "WAR"}
+	if s.Overdue(cable.Flash, q.Add(9*time.Minute)) || !s.Overdue(cable.Flash, q.Add(11*time.Minute)) {
+		t.Error("FLASH is overdue after 10 minutes, not before")
+	}
+	if got := s.Describe(cable.Flash, q.Add(11*time.Minute)); got != "overdue, in transit at WAR" {
+		t.Errorf("Describe = %q", got)
+	}
+	at := q.Add(20 * time.Minute)
+	s.State, s.ReceivedAt, s.ControlNumber = cable.TransmissionReceived, &at, "8963"
+	if got := s.Describe(cable.Flash, q.Add(time.Hour)); got != "received 2026-11-26 10:20Z, control 8963" {
+		t.Errorf("Describe = %q", got)
+	}
+	if got := (cable.TransmissionState{State: cable.TransmissionQueued, QueuedAt: q}).Describe(cable.Routine, q); got != "queued" {
+		t.Errorf("Describe = %q", got)
+	}
+}
+
+func TestReceiptRoundTrip(t *testing.T) {
+	r := &cable.DeliveryReceipt{CableID: "1946MOSCOW00511", Origin: "MOSCOW", Station: "STATE",
+		ReceivedAt: time.Date(1946, 2, 22, 20, 52, 0, 0, time.UTC), ControlNumber: "8963"}
+	b := cable.MarshalReceipt(r, []byte("signature bytes"))
+	got, signed, sig, err := cable.ParseReceipt(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != *r || !bytes.Equal(signed, r.SignedBytes()) || string(sig) != "signature bytes" {
+		t.Errorf("round trip: %+v %q %q", got, signed, sig)
+	}
+	_, _, _, err = cable.ParseReceipt([]byte("cable-receipt-v1\nid: 1946MOSCOW00511\norigin: moscow\nreceived: yesterday\nwho: me\nsignature: !!\n"))
+	msg := problemsText(err)
+	for _, w := range []string{"signature: not base64", "received: not an RFC 3339", "unknown line", "station: missing", "control: missing", "origin:"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("problems %q lack %q", msg, w)
+		}
+	}
+}
