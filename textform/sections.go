@@ -3,6 +3,7 @@ package textform
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -531,4 +532,39 @@ func (p *partial) join() ([]byte, error) {
 		out = append(out, b...)
 	}
 	return append(out, closingBT...), nil
+}
+
+// Join puts back together the sections of one cable, given all of them
+// (in any order; a repeated identical section is ignored), and returns the
+// whole cable's canonical text. A single part without SECTION marker is a
+// whole cable. Fewer sections than the cable has is EINVALID naming the
+// missing ones; parts of different cables are ECONFLICT.
+func (f *Form) Join(parts [][]byte) ([]byte, error) {
+	r := NewReassembler(f, 0)
+	for i, p := range parts {
+		out, done, err := r.Add(p)
+		if err != nil {
+			return nil, fmt.Errorf("part %d: %w", i+1, err)
+		}
+		if done {
+			for j, q := range parts[i+1:] {
+				if !slices.ContainsFunc(parts[:i+1], func(b []byte) bool { return bytes.Equal(b, q) }) {
+					return nil, cable.Errorf(cable.ECONFLICT, "part %d completes a cable but part %d is not one of its sections", i+1, i+j+2)
+				}
+			}
+			return out, nil
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, p := range r.cables {
+		var missing []string
+		for i, have := range p.have {
+			if !have {
+				missing = append(missing, fmt.Sprint(i+1))
+			}
+		}
+		return nil, cable.Errorf(cable.EINVALID, "%s: sections %s of %d missing", id, strings.Join(missing, ", "), len(p.have))
+	}
+	return nil, cable.Errorf(cable.EINVALID, "no sections")
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -583,5 +584,49 @@ func BenchmarkBaselineSplitJoin(b *testing.B) {
 		if back := bytes.Join(bytes.Split(text, sep), sep); len(back) != len(text) {
 			b.Fatal("length differs")
 		}
+	}
+}
+
+// TestJoin puts a cable cut in sections back together from its parts in
+// any order, with repeats, and names the sections missing.
+func TestJoin(t *testing.T) {
+	f := testForm(t)
+	c := sizedCable(t, 20<<10, "lines")
+	text, err := f.Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := f.Cut(c, 4<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 5 {
+		t.Fatalf("want at least 5 sections, got %d", len(parts))
+	}
+	shuffled := append([][]byte{parts[2]}, parts...)
+	slices.Reverse(shuffled)
+	got, err := f.Join(shuffled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, text) {
+		t.Fatal("joined text differs from the rendered cable")
+	}
+	if whole, err := f.Join([][]byte{text}); err != nil || !bytes.Equal(whole, text) {
+		t.Fatalf("a whole cable joins to itself: %v", err)
+	}
+	_, err = f.Join([][]byte{parts[0], parts[3]})
+	if cable.ErrorCode(err) != cable.EINVALID || !strings.Contains(err.Error(), "sections 2, 3, 5") {
+		t.Fatalf("missing sections: %v", err)
+	}
+	other := sizedCable(t, 20<<10, "lines")
+	other.Serial++
+	other.ID = cable.Identifier(other.DTG.Year(), other.Station, other.Serial)
+	otherParts, err := f.Cut(other, 4<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Join(append(slices.Clone(parts), otherParts[0])); cable.ErrorCode(err) != cable.ECONFLICT {
+		t.Fatalf("a part of another cable: %v", err)
 	}
 }
