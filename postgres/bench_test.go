@@ -108,3 +108,50 @@ func BenchmarkBaselineRead(b *testing.B) {
 	}
 	storetest.ReportCables(b, n)
 }
+
+func BenchmarkOverdue(b *testing.B) {
+	db := open(b, freshDSN(b))
+	defer db.Close()
+	storetest.BenchOverdue(b, db)
+}
+
+// BenchmarkBaselineOverdue reads the same pages from a bare table of
+// storetest.OverdueHeld rows with a partial index on those not received.
+func BenchmarkBaselineOverdue(b *testing.B) {
+	pool := rawPool(b)
+	if _, err := pool.Exec(ctx, `CREATE TABLE sends (id text PRIMARY KEY, queued_at bigint NOT NULL, received boolean NOT NULL);
+		CREATE INDEX sends_open ON sends (queued_at, id) WHERE NOT received`); err != nil {
+		b.Fatal(err)
+	}
+	var bt pgx.Batch
+	for i := range storetest.OverdueHeld {
+		bt.Queue(`INSERT INTO sends (id, queued_at, received) VALUES ($1, $2, $3)`, fmt.Sprint(i), i, i%20 != 0)
+	}
+	if err := pool.SendBatch(ctx, &bt).Close(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE sends`); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		rows, err := pool.Query(ctx, `SELECT id, queued_at FROM sends WHERE NOT received AND queued_at < $1 ORDER BY queued_at, id LIMIT 50`, storetest.OverdueHeld)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			var q int64
+			if err := rows.Scan(&id, &q); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	storetest.ReportCables(b, n)
+}

@@ -104,7 +104,7 @@ func (db *DB) Cable(ctx context.Context, id string) (*cable.Record, error) {
 	return rec, nil
 }
 
-const transmissionsQuery = `SELECT cable_id, destination, state, queued_at, sent_at, received_at
+const transmissionsQuery = `SELECT cable_id, destination, state, queued_at, sent_at, received_at, hop, control_number, overdue_at
 	FROM transmissions WHERE cable_id = ANY($1) ORDER BY cable_id, ord`
 
 // transmissionStates returns the transmission states of each cable, in
@@ -126,10 +126,11 @@ func scanTransmissionStates(rows pgx.Rows) (map[string][]cable.TransmissionState
 	for rows.Next() {
 		var id string
 		var t cable.TransmissionState
-		if err := rows.Scan(&id, &t.Destination, &t.State, &t.QueuedAt, &t.SentAt, &t.ReceivedAt); err != nil {
+		if err := rows.Scan(&id, &t.Destination, &t.State, &t.QueuedAt, &t.SentAt, &t.ReceivedAt, &t.Hop, &t.ControlNumber, &t.OverdueAt); err != nil {
 			return nil, fmt.Errorf("transmissions: %w", err)
 		}
 		t.QueuedAt, t.SentAt, t.ReceivedAt = t.QueuedAt.UTC(), utcPtr(t.SentAt), utcPtr(t.ReceivedAt)
+		t.OverdueAt = utcPtr(t.OverdueAt)
 		out[id] = append(out[id], t)
 	}
 	if err := rows.Err(); err != nil {
@@ -425,45 +426,4 @@ func (db *DB) PendingTransmissions(ctx context.Context, limit int) ([]*cable.Tra
 		return nil, err
 	}
 	return out, nil
-}
-
-// MarkTransmitted records, in one transaction, that the transport has
-// custody of each transmission: a queued one becomes sent at at; one
-// already sent or received stays as it is. ENOTFOUND if a transmission
-// was never queued. The caller logs the transmitted events it wants.
-func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at time.Time) error {
-	if at.IsZero() {
-		return cable.Errorf(cable.EINVALID, "time of transmission is required")
-	}
-	return db.write(ctx, func(tx pgx.Tx) error {
-		// Receive updates transmissions too, under the chain lock; taking
-		// it first here keeps the two from locking rows in opposite orders.
-		if _, err := lockChain(ctx, tx); err != nil {
-			return err
-		}
-		for _, t := range ts {
-			if t == nil {
-				return cable.Errorf(cable.EINVALID, "no transmission")
-			}
-			// The state is checked again under the row lock, so a
-			// receipt committed meanwhile is not overwritten.
-			tag, err := tx.Exec(ctx, `UPDATE transmissions SET state = $1, sent_at = $2
-				WHERE cable_id = $3 AND destination = $4 AND state = $5`,
-				cable.TransmissionSent, utc(at), t.CableID, t.Destination, cable.TransmissionQueued)
-			if err != nil {
-				return fmt.Errorf("mark transmitted: %w", err)
-			}
-			if tag.RowsAffected() == 1 {
-				continue
-			}
-			var one int
-			err = tx.QueryRow(ctx, `SELECT 1 FROM transmissions WHERE cable_id = $1 AND destination = $2`, t.CableID, t.Destination).Scan(&one)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return cable.Errorf(cable.ENOTFOUND, "no transmission of %s to %s", t.CableID, t.Destination)
-			} else if err != nil {
-				return fmt.Errorf("mark transmitted: %w", err)
-			}
-		}
-		return nil
-	})
 }

@@ -57,7 +57,10 @@ var _ cable.Records = (*DB)(nil)
 // Open connects to the database named by dsn (a postgres:// URL or
 // key=value string; search_path and other run-time parameters may be
 // given in it) and brings its schema up to date.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string) (*DB, error) { return open(ctx, dsn, 0) }
+
+// open connects and migrates the database up to version upTo (0: every one).
+func open(ctx context.Context, dsn string, upTo int) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, cable.Errorf(cable.EINVALID, "malformed PostgreSQL connection string: %v", err)
@@ -71,7 +74,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, upTo); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -85,8 +88,9 @@ func (db *DB) Close() error {
 }
 
 // migrate applies, in one transaction, every embedded migration the
-// database has not had yet.
-func (db *DB) migrate(ctx context.Context) error {
+// database has not had yet, up to version upTo (every one when upTo is 0:
+// tests of an upgrade in place open a database at an older version).
+func (db *DB) migrate(ctx context.Context, upTo int) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -125,7 +129,7 @@ func (db *DB) migrate(ctx context.Context) error {
 				return fmt.Errorf("migrate: migration %s has no version number", base)
 			}
 			known = max(known, v)
-			if applied[v] {
+			if applied[v] || (upTo > 0 && v > upTo) {
 				continue
 			}
 			src, err := migrations.ReadFile(name)

@@ -245,7 +245,8 @@ func scanReferences(rows pgx.Rows, c *cable.Cable) error {
 // the receipt held, and nothing is written for it. Otherwise the cable is
 // stored if it is not held; the receiving station's next control number
 // for the year of At is given; the receipt and distribution are stored;
-// the transmission from this node, if any, is marked received; and
+// the transmission from this node, if any, is marked received with the
+// receipt's time and control number; and
 // received and distributed events are logged. A cable held with another
 // SHA-256 than an arrival's fails the whole batch with ECONFLICT.
 func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
@@ -324,8 +325,9 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 				b.Queue(`INSERT INTO distribution_offices (cable_id, station, office, role) VALUES ($1, $2, $3, $4)`,
 					id, a.Station, o.Office, string(o.Role))
 			}
-			b.Queue(`UPDATE transmissions SET state = $1, received_at = $2 WHERE cable_id = $3 AND destination = $4 AND state <> $1`,
-				cable.TransmissionReceived, recvAt, id, a.Station)
+			b.Queue(`UPDATE transmissions SET state = $1, received_at = $2, control_number = $3
+				WHERE cable_id = $4 AND destination = $5 AND state <> $1`,
+				cable.TransmissionReceived, recvAt, r.ControlNumber, id, a.Station)
 			receipts[i] = r
 			receivedHere[key] = r
 			events = append(events,

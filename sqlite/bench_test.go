@@ -125,3 +125,51 @@ func BenchmarkBaselineRead(b *testing.B) {
 	}
 	storetest.ReportCables(b, n)
 }
+
+func BenchmarkOverdue(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "records.db"))
+	defer db.Close()
+	storetest.BenchOverdue(b, db)
+}
+
+// BenchmarkBaselineOverdue reads the same pages from a bare table of
+// storetest.OverdueHeld rows with a partial index on those not received.
+func BenchmarkBaselineOverdue(b *testing.B) {
+	w, r := rawDB(b)
+	if _, err := w.Exec(`CREATE TABLE sends (id TEXT PRIMARY KEY, queued_at INTEGER NOT NULL, received INTEGER NOT NULL);
+		CREATE INDEX sends_open ON sends (queued_at, id) WHERE received = 0`); err != nil {
+		b.Fatal(err)
+	}
+	tx, err := w.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range storetest.OverdueHeld {
+		if _, err := tx.Exec(`INSERT INTO sends (id, queued_at, received) VALUES (?, ?, ?)`, fmt.Sprint(i), i, i%20 != 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		rows, err := r.Query(`SELECT id, queued_at FROM sends WHERE received = 0 AND queued_at < ? ORDER BY queued_at, id LIMIT 50`, storetest.OverdueHeld)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			var q int64
+			if err := rows.Scan(&id, &q); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	storetest.ReportCables(b, n)
+}

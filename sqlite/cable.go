@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 
 	cable "github.com/cable-archive/cable"
@@ -97,7 +96,7 @@ func transmissionStates(ctx context.Context, q querier, ids []string) (map[strin
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT cable_id, destination, state, queued_at, sent_at, received_at
+	rows, err := q.QueryContext(ctx, `SELECT cable_id, destination, state, queued_at, sent_at, received_at, hop, control_number, overdue_at
 		FROM transmissions WHERE cable_id IN (SELECT value FROM json_each(?)) ORDER BY cable_id, ord`, jsonString(ids))
 	if err != nil {
 		return nil, fmt.Errorf("transmissions: %w", err)
@@ -107,11 +106,12 @@ func transmissionStates(ctx context.Context, q querier, ids []string) (map[strin
 		var id string
 		var t cable.TransmissionState
 		var queued int64
-		var sent, received sql.NullInt64
-		if err := rows.Scan(&id, &t.Destination, &t.State, &queued, &sent, &received); err != nil {
+		var sent, received, overdue sql.NullInt64
+		if err := rows.Scan(&id, &t.Destination, &t.State, &queued, &sent, &received, &t.Hop, &t.ControlNumber, &overdue); err != nil {
 			return nil, fmt.Errorf("transmissions: %w", err)
 		}
 		t.QueuedAt, t.SentAt, t.ReceivedAt = fromMicros(queued), fromNullMicros(sent), fromNullMicros(received)
+		t.OverdueAt = fromNullMicros(overdue)
 		out[id] = append(out[id], t)
 	}
 	return out, rows.Err()
@@ -381,38 +381,6 @@ func (db *DB) PendingTransmissions(ctx context.Context, limit int) ([]*cable.Tra
 		return nil, err
 	}
 	return out, nil
-}
-
-// MarkTransmitted records, in one transaction, that the transport has
-// custody of each transmission: a queued one becomes sent at at; one
-// already sent or received stays as it is. ENOTFOUND if a transmission
-// was never queued. The caller logs the transmitted events it wants.
-func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at time.Time) error {
-	if at.IsZero() {
-		return cable.Errorf(cable.EINVALID, "time of transmission is required")
-	}
-	return db.write(ctx, func(tx *txn) error {
-		for _, t := range ts {
-			if t == nil {
-				return cable.Errorf(cable.EINVALID, "no transmission")
-			}
-			var state string
-			err := tx.QueryRowContext(ctx, `SELECT state FROM transmissions WHERE cable_id = ? AND destination = ?`, t.CableID, t.Destination).Scan(&state)
-			if errors.Is(err, sql.ErrNoRows) {
-				return cable.Errorf(cable.ENOTFOUND, "no transmission of %s to %s", t.CableID, t.Destination)
-			} else if err != nil {
-				return fmt.Errorf("mark transmitted: %w", err)
-			}
-			if state != cable.TransmissionQueued {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?, sent_at = ? WHERE cable_id = ? AND destination = ?`,
-				cable.TransmissionSent, micros(at), t.CableID, t.Destination); err != nil {
-				return fmt.Errorf("mark transmitted: %w", err)
-			}
-		}
-		return nil
-	})
 }
 
 // jsonString is v as JSON text: SQLite's JSON functions read a BLOB as

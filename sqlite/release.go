@@ -274,7 +274,8 @@ func resolveReferences(ctx context.Context, q querier, c *cable.Cable) error {
 // the receipt held, and nothing is written for it. Otherwise the cable is
 // stored if it is not held; the receiving station's next control number
 // for the year of At is given; the receipt and distribution are stored;
-// the transmission from this node, if any, is marked received; and
+// the transmission from this node, if any, is marked received with the
+// receipt's time and control number; and
 // received and distributed events are logged. A cable held with another
 // SHA-256 than an arrival's fails the whole batch with ECONFLICT.
 func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
@@ -355,9 +356,9 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 					return dbErr("receive "+id+": distribution", err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?, received_at = ?
+			if _, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?, received_at = ?, control_number = ?
 				WHERE cable_id = ? AND destination = ? AND state <> ?`,
-				cable.TransmissionReceived, micros(recvAt), id, a.Station, cable.TransmissionReceived); err != nil {
+				cable.TransmissionReceived, micros(recvAt), r.ControlNumber, id, a.Station, cable.TransmissionReceived); err != nil {
 				return fmt.Errorf("receive %s: transmission: %w", id, err)
 			}
 			receipts[i] = r

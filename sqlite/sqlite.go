@@ -60,7 +60,10 @@ var _ cable.Records = (*DB)(nil)
 
 // Open opens (creating if need be) the records file at path and brings
 // its schema up to date.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string) (*DB, error) { return open(ctx, path, 0) }
+
+// open opens the file and migrates it up to version upTo (0: every one).
+func open(ctx context.Context, path string, upTo int) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, cable.Errorf(cable.EINVALID, "records file path %q must be a plain file name", path)
 	}
@@ -98,7 +101,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
 	db.wstmts, db.rstmts = newStmtCache(db.w), newStmtCache(db.r)
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, upTo); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -122,8 +125,9 @@ func (db *DB) Close() error {
 func (db *DB) Path() string { return db.path }
 
 // migrate applies, in one write transaction, every embedded migration the
-// file has not had yet.
-func (db *DB) migrate(ctx context.Context) error {
+// file has not had yet, up to version upTo (every one when upTo is 0:
+// tests of an upgrade in place open a file at an older version).
+func (db *DB) migrate(ctx context.Context, upTo int) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -163,7 +167,7 @@ func (db *DB) migrate(ctx context.Context) error {
 				return fmt.Errorf("migrate: migration %s has no version number", base)
 			}
 			known = max(known, v)
-			if applied[v] {
+			if applied[v] || (upTo > 0 && v > upTo) {
 				continue
 			}
 			src, err := migrations.ReadFile(name)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -110,6 +111,53 @@ func BenchCableRead(b *testing.B, r cable.Records) {
 			b.Fatalf("%s: %d bytes", id, len(rec.Text))
 		}
 		n++
+	}
+	ReportCables(b, n)
+}
+
+// OverdueHeld and OverdueOpen are the shape of BenchOverdue: transmissions
+// held, and of them not received (every twentieth).
+const (
+	OverdueHeld = 2000
+	OverdueOpen = OverdueHeld / 20
+)
+
+// BenchOverdue measures OverdueTransmissions reading pages of 50 among
+// OverdueHeld transmissions of which OverdueOpen are not received, all
+// past their objective. The metric cables/s counts transmissions read.
+func BenchOverdue(b *testing.B, r cable.Records) {
+	ctx := context.Background()
+	var cs []*cable.Cable
+	for i := range OverdueHeld {
+		cs = append(cs, BenchCable(i))
+		if len(cs) == 100 {
+			Release(b, r, cs...)
+			cs = nil
+		}
+	}
+	var rs []*cable.DeliveryReceipt
+	for i := range OverdueHeld {
+		if i%20 == 0 {
+			continue
+		}
+		rs = append(rs, &cable.DeliveryReceipt{CableID: cable.Identifier(2026, "MOSCOW", i+1), Origin: "MOSCOW", Station: "STATE",
+			ReceivedAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ControlNumber: fmt.Sprint(i + 1)})
+	}
+	if err := r.MarkDelivered(ctx, rs); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().Add(7 * time.Hour)
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		ts, err := r.OverdueTransmissions(ctx, now, 50)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ts) != 50 {
+			b.Fatalf("%d overdue, want 50", len(ts))
+		}
+		n += len(ts)
 	}
 	ReportCables(b, n)
 }
