@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	cable "github.com/cable-archive/cable"
 	"github.com/cable-archive/cable/seal"
 )
 
@@ -72,6 +73,61 @@ func FuzzOpen(f *testing.F) {
 		s.Ciphertext, s.Size = b, len(b)
 		if text, err := state.Open(&s); err == nil && string(text) != "TEXT\n" {
 			t.Fatalf("random ciphertext opened: %q", text)
+		}
+	})
+}
+
+// FuzzKeyringsOpen feeds arbitrary wire bytes to a node's Open: it must
+// never panic, refuse everything with EFORBIDDEN, and open only the one
+// genuine cable (perhaps re-spelt), with its signed identifier and origin.
+func FuzzKeyringsOpen(f *testing.F) {
+	post, centre := newNode(f, "MOSCOW"), newNode(f, "STATE")
+	trustAcross(f, post, "MOSCOW", centre, "STATE")
+	trustAcross(f, centre, "STATE", post, "MOSCOW")
+	good := mustSealWire(f, post.ks, "MOSCOW", "1946MOSCOW00511", []byte("TEXT\n"), "STATE")
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte("cable-sealed-v1\nid: 1946MOSCOW00511\norigin: MOSCOW\ngeneration: 1\nrecipients: STATE\nsize: 1\n\nx"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := centre.ks.Open("STATE", b)
+		if err != nil {
+			if code := cable.ErrorCode(err); code != cable.EFORBIDDEN {
+				t.Fatalf("refusal code %s: %v", code, err)
+			}
+			return
+		}
+		if o.CableID != "1946MOSCOW00511" || o.Origin != "MOSCOW" || string(o.Text) != "TEXT\n" {
+			t.Fatalf("arbitrary bytes opened: %+v", o)
+		}
+	})
+}
+
+// FuzzKeyringsVerify feeds arbitrary messages and signatures to Verify: it
+// must never panic, refuse with EFORBIDDEN, and accept only the genuine
+// signature of the genuine message.
+func FuzzKeyringsVerify(f *testing.F) {
+	post, centre := newNode(f, "MOSCOW"), newNode(f, "STATE")
+	trustAcross(f, post, "MOSCOW", centre, "STATE")
+	msg := []byte("cable-receipt-v1\nid: 1946MOSCOW00511\n")
+	sig, err := centre.ks.Sign("STATE", msg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("STATE", msg, sig)
+	f.Add("STATE", msg, sig[4:])
+	f.Add("MOSCOW", msg, sig)
+	f.Add("LONDON", []byte{}, []byte{0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, station string, m, s []byte) {
+		err := post.ks.Verify(station, m, s)
+		if err != nil {
+			if code := cable.ErrorCode(err); code != cable.EFORBIDDEN {
+				t.Fatalf("refusal code %s: %v", code, err)
+			}
+			return
+		}
+		if station != "STATE" || !bytes.Equal(m, msg) || !bytes.Equal(s, sig) {
+			t.Fatalf("Verify accepted %q %q %x", station, m, s)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -282,6 +283,46 @@ func (k *Keyring) peerCurrent(station string) *PublicIdentity {
 		}
 	}
 	return best
+}
+
+// trustedSigningKey returns the public signing key of station's generation
+// gen that k trusts (its own, or a trusted peer's), taking the lock.
+func (k *Keyring) trustedSigningKey(station string, gen int) (ed25519.PublicKey, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signingKey(station, gen)
+}
+
+// currentIdentity returns the station's current private identity.
+func (k *Keyring) currentIdentity() *Identity {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.current()
+}
+
+// setHosted makes k know station, hosted at the same node, by exactly the
+// public identities pubs read from its private key files: they replace
+// whatever k's peers/ files say of station, in memory only. It returns a
+// description of each trusted generation that differed or is not among
+// pubs, for the caller to log.
+func (k *Keyring) setHosted(station string, pubs []PublicIdentity) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	m := make(map[int]*PublicIdentity, len(pubs))
+	for i := range pubs {
+		m[pubs[i].Generation] = &pubs[i]
+	}
+	var diffs []string
+	for gen, old := range k.peers[station] {
+		if p := m[gen]; p == nil {
+			diffs = append(diffs, fmt.Sprintf("generation %d (fingerprint %s) is trusted but %s has no such key generation", gen, old.Fingerprint(), station))
+		} else if !p.Equal(*old) {
+			diffs = append(diffs, fmt.Sprintf("generation %d is trusted with fingerprint %s but %s's own key is %s", gen, old.Fingerprint(), station, p.Fingerprint()))
+		}
+	}
+	sort.Strings(diffs)
+	k.peers[station] = m
+	return diffs
 }
 
 // Peers returns every trusted generation of every peer station, by station
