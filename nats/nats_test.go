@@ -30,6 +30,9 @@ func openTest(tb testing.TB, o Options) *Transport {
 	if o.StoreDir == "" && o.URL == "" {
 		o.StoreDir = tb.TempDir()
 	}
+	if o.Stations == nil {
+		o.Stations = testStations
+	}
 	if o.Logger == nil {
 		o.Logger = testLogger(tb)
 	}
@@ -69,6 +72,12 @@ func seedText(tb testing.TB) []byte {
 	}
 	return b
 }
+
+// testStations are the stations a single test node hosts.
+var testStations = []string{"MOSCOW", "STATE", "WAR", "LONDON", "PARIS"}
+
+// key names a transmission in a collector.
+func key(tr *cable.Transmission) string { return tr.CableID + "/" + tr.Destination }
 
 func transmission(id, origin, dest string, p cable.Precedence, text []byte) *cable.Transmission {
 	return &cable.Transmission{
@@ -128,10 +137,11 @@ type batch struct {
 
 // collector is a Receive handler that records what it is handed.
 type collector struct {
-	mu      sync.Mutex
-	batches []batch
-	got     map[string]*cable.Transmission
-	count   int
+	mu         sync.Mutex
+	batches    []batch
+	batchesTrs [][]*cable.Transmission
+	got        map[string]*cable.Transmission
+	count      int
 	// fail, when set, decides whether a batch is refused.
 	fail func(call int, ts []*cable.Transmission) error
 	// after, when set, runs after a batch is recorded.
@@ -146,6 +156,7 @@ func (c *collector) handle(ctx context.Context, ts []*cable.Transmission) error 
 		b.ids = append(b.ids, t.CableID+"/"+t.Destination)
 	}
 	c.batches = append(c.batches, b)
+	c.batchesTrs = append(c.batchesTrs, ts)
 	fail := c.fail
 	c.mu.Unlock()
 	if fail != nil {
@@ -260,9 +271,9 @@ func TestSendReceive(t *testing.T) {
 
 	ts[2].SHA256 = cable.SHA256Hex(ts[2].Text)
 	for _, want := range []*cable.Transmission{ts[0], ts[2], ts[3]} {
-		sameTransmission(t, c.got[msgID(want)], want)
+		sameTransmission(t, c.got[key(want)], want)
 	}
-	if _, ok := c.got[msgID(ts[1])]; ok {
+	if _, ok := c.got[key(ts[1])]; ok {
 		t.Error("STATE received WAR's copy")
 	}
 	// Most urgent first: FLASH, IMMEDIATE, ROUTINE, one precedence a batch.
@@ -298,7 +309,7 @@ func TestSendReceive(t *testing.T) {
 	if err := stopW(); err != nil {
 		t.Fatal(err)
 	}
-	sameTransmission(t, w.got[msgID(ts[1])], ts[1])
+	sameTransmission(t, w.got[key(ts[1])], ts[1])
 }
 
 func TestHandlerErrorRedelivers(t *testing.T) {
@@ -312,8 +323,8 @@ func TestHandlerErrorRedelivers(t *testing.T) {
 	c := collector{fail: func(_ int, ts []*cable.Transmission) error {
 		var err error
 		for _, x := range ts {
-			if !seenOnce[msgID(x)] {
-				seenOnce[msgID(x)] = true
+			if !seenOnce[key(x)] {
+				seenOnce[key(x)] = true
 				err = errors.New("records unavailable")
 			}
 		}
@@ -336,10 +347,10 @@ func TestHandlerErrorRedelivers(t *testing.T) {
 		}
 	}
 	for _, want := range ts {
-		if seen[msgID(want)] < 2 {
-			t.Errorf("%s handed over %d times, want refused, then accepted", want.CableID, seen[msgID(want)])
+		if seen[key(want)] < 2 {
+			t.Errorf("%s handed over %d times, want refused, then accepted", want.CableID, seen[key(want)])
 		}
-		sameTransmission(t, c.got[msgID(want)], want)
+		sameTransmission(t, c.got[key(want)], want)
 	}
 }
 
@@ -348,7 +359,7 @@ func TestReopenKeepsUnsent(t *testing.T) {
 	ctx := context.Background()
 	ts := many(10, 1, "LONDON", cable.Routine)
 
-	tr, err := Open(ctx, Options{StoreDir: dir, Logger: testLogger(t)})
+	tr, err := Open(ctx, Options{StoreDir: dir, Logger: testLogger(t), Stations: testStations})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +389,7 @@ func TestReopenKeepsUnsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range ts {
-		sameTransmission(t, c.got[msgID(want)], want)
+		sameTransmission(t, c.got[key(want)], want)
 	}
 }
 
@@ -389,7 +400,7 @@ func TestReopenKeepsUnacknowledged(t *testing.T) {
 	// A long AckWait: messages fetched and not handed over must come back
 	// after the restart at once, not after AckWait; the refused batch
 	// comes back after RetryDelay.
-	opts := Options{StoreDir: dir, Logger: testLogger(t), AckWait: time.Hour, RetryDelay: 100 * time.Millisecond}
+	opts := Options{StoreDir: dir, Logger: testLogger(t), Stations: testStations, AckWait: time.Hour, RetryDelay: 100 * time.Millisecond}
 
 	tr, err := Open(ctx, opts)
 	if err != nil {
@@ -432,7 +443,7 @@ func TestReopenKeepsUnacknowledged(t *testing.T) {
 		p, _ := tr.Pending(ctx, "PARIS")
 		t.Logf("received %d, pending %v, refused %v", ok.received(), p, c.snapshot())
 		for _, x := range ts {
-			if ok.got[msgID(x)] == nil {
+			if ok.got[key(x)] == nil {
 				t.Logf("missing %s", x.CableID)
 			}
 		}
@@ -443,12 +454,12 @@ func TestReopenKeepsUnacknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range ts {
-		sameTransmission(t, ok.got[msgID(want)], want)
+		sameTransmission(t, ok.got[key(want)], want)
 	}
 }
 
 func TestCloseStopsReceive(t *testing.T) {
-	tr, err := Open(context.Background(), Options{StoreDir: t.TempDir(), Logger: testLogger(t)})
+	tr, err := Open(context.Background(), Options{StoreDir: t.TempDir(), Logger: testLogger(t), Stations: testStations})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +551,7 @@ func TestPrecedenceBacklog(t *testing.T) {
 			}
 		}
 		for _, x := range set {
-			byID[msgID(x)] = x.Precedence
+			byID[key(x)] = x.Precedence
 		}
 	}
 
@@ -614,11 +625,11 @@ func TestOversizeRefused(t *testing.T) {
 	const limit = 64 << 10
 	tr := openTest(t, Options{MaxPayload: limit})
 	ctx := context.Background()
-	fits := transmission("2026MOSCOW00001", "MOSCOW", "STATE", cable.Routine, nil)
-	h := encodeHeader(fits, strings.Repeat("0", 64), tr.opts.Stream)
-	room := limit - headerSize(h)
-	fits.Text = bytes.Repeat([]byte("A"), room)
-	fits.SHA256 = cable.SHA256Hex(fits.Text)
+	room := tr.MaxPayload()
+	if room != limit-envelopeRoom {
+		t.Fatalf("MaxPayload = %d, want %d", room, limit-envelopeRoom)
+	}
+	fits := transmission("2026MOSCOW00001", "MOSCOW", "STATE", cable.Routine, bytes.Repeat([]byte("A"), room))
 	big := transmission("2026MOSCOW00002", "MOSCOW", "STATE", cable.Routine, bytes.Repeat([]byte("B"), room+1))
 
 	err := tr.Send(ctx, []*cable.Transmission{fits, big})
@@ -642,7 +653,7 @@ func TestOversizeRefused(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	sameTransmission(t, c.got[msgID(fits)], fits)
+	sameTransmission(t, c.got[key(fits)], fits)
 }
 
 func TestSendInvalid(t *testing.T) {
@@ -690,8 +701,25 @@ func TestSendInvalid(t *testing.T) {
 func TestOpenInvalid(t *testing.T) {
 	_, err := Open(context.Background(), Options{Stream: "A.B", MaxPayload: -1, Listen: "nowhere"})
 	ps := cable.ErrorProblems(err)
-	if cable.ErrorCode(err) != cable.EINVALID || len(ps) != 4 {
-		t.Fatalf("Open = %v, want EINVALID naming stream, max_payload, store_dir and listen", err)
+	if cable.ErrorCode(err) != cable.EINVALID || len(ps) != 5 {
+		t.Fatalf("Open = %v, want EINVALID naming stream, max_payload, store_dir, listen and stations", err)
+	}
+	_, err = Open(context.Background(), Options{URL: "nats://127.0.0.1:1", Hub: "nats://127.0.0.1:2", LeafListen: "127.0.0.1:0",
+		Stations: []string{"STATE", "STATE", "state"}, MaxBytes: -1})
+	fields := map[string]int{}
+	for _, p := range cable.ErrorProblems(err) {
+		fields[p.Field]++
+	}
+	if want := map[string]int{"hub": 1, "leaf_listen": 1, "stations": 2, "max_bytes": 1, "domain": 1}; fmt.Sprint(fields) != fmt.Sprint(want) {
+		t.Errorf("Open = %v, want problems %v", err, want)
+	}
+	_, err = Open(context.Background(), Options{StoreDir: t.TempDir(), Hub: "http://x", Domain: "A.B", Stations: []string{"WAR"}})
+	fields = map[string]int{}
+	for _, p := range cable.ErrorProblems(err) {
+		fields[p.Field]++
+	}
+	if want := map[string]int{"hub": 1, "domain": 1}; fmt.Sprint(fields) != fmt.Sprint(want) {
+		t.Errorf("Open = %v, want problems %v", err, want)
 	}
 }
 
@@ -702,11 +730,11 @@ func TestMalformedHandedOverRefused(t *testing.T) {
 	tr := openTest(t, Options{})
 	ctx := context.Background()
 	// Someone else publishes on our subject: no envelope, a lying hash.
-	if _, err := tr.js.Publish(ctx, "cable.to.STATE.Z", []byte("garbage")); err != nil {
+	if _, err := tr.js.Publish(ctx, "cable.STATE.in.Z", []byte("garbage")); err != nil {
 		t.Fatal(err)
 	}
 	liar := many(1, 7, "STATE", cable.Flash)[0]
-	m := &natsgo.Msg{Subject: "cable.to.STATE.Z", Header: encodeHeader(liar, liar.SHA256, tr.opts.Stream), Data: []byte("tampered")}
+	m := &natsgo.Msg{Subject: "cable.STATE.in.Z", Header: encodeHeader(liar, liar.SHA256, tr.opts.Stream, "STATE", []string{"MOSCOW"}), Data: []byte("tampered")}
 	if _, err := tr.js.PublishMsg(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -730,7 +758,7 @@ func TestMalformedHandedOverRefused(t *testing.T) {
 			if got.Precedence != cable.Flash {
 				t.Errorf("refused %s has precedence %v, want the lane's FLASH", id, got.Precedence)
 			}
-		case id == msgID(good[0]):
+		case id == key(good[0]):
 			fine++
 			sameTransmission(t, got, good[0])
 		default:
@@ -766,7 +794,7 @@ func TestListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range ts {
-		sameTransmission(t, c.got[msgID(want)], want)
+		sameTransmission(t, c.got[key(want)], want)
 	}
 }
 
@@ -795,13 +823,13 @@ func TestExternalServer(t *testing.T) {
 		t.Skip("CABLE_TEST_NATS not set")
 	}
 	stream := fmt.Sprintf("CABLES_TEST_%d", time.Now().UnixNano())
-	tr := openTest(t, Options{URL: url, Stream: stream})
+	tr := openTest(t, Options{URL: url, Stream: stream, Stations: []string{"MOSCOW", "STATE"}})
 	t.Cleanup(func() {
 		if err := tr.js.DeleteStream(context.Background(), stream); err != nil {
 			t.Errorf("delete stream %s: %v", stream, err)
 		}
 	})
-	if tr.prefix != "cable."+stream {
+	if tr.prefix != "cable-"+stream {
 		t.Errorf("subject prefix %q", tr.prefix)
 	}
 	seed := seedText(t)
@@ -817,10 +845,33 @@ func TestExternalServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range ts {
-		sameTransmission(t, c.got[msgID(want)], want)
+		sameTransmission(t, c.got[key(want)], want)
 	}
 	if bs := c.snapshot(); bs[0].prec != cable.Flash {
 		t.Errorf("first batch %s, want FLASH", bs[0].prec)
+	}
+
+	// Another node on the same server, hosting LONDON, shares the stream:
+	// a cable from MOSCOW waits at MOSCOW until forwarded, then LONDON
+	// receives it.
+	other := openTest(t, Options{URL: url, Stream: stream, Stations: []string{"LONDON"}})
+	toLondon := many(3, 100, "LONDON", cable.Priority)
+	if err := tr.Send(context.Background(), toLondon); err != nil {
+		t.Fatal(err)
+	}
+	if toLondon[0].Hop != "MOSCOW" {
+		t.Errorf("Hop = %q, want MOSCOW", toLondon[0].Hop)
+	}
+	var fw, lc collector
+	stopF := forward(t, tr, "MOSCOW", fw.handle)
+	stopL := receive(t, other, "LONDON", lc.handle)
+	waitFor(t, "LONDON's cables", func() bool { return lc.received() == 3 && fw.received() == 3 })
+	if err := errors.Join(stopF(), stopL()); err != nil {
+		t.Fatal(err)
+	}
+	lc.once(t, toLondon)
+	if h := fw.got[key(toLondon[0])].Hop; h != "LONDON" {
+		t.Errorf("forwarded to %q, want LONDON", h)
 	}
 }
 
@@ -885,11 +936,11 @@ func BenchmarkSend(b *testing.B) {
 // a JetStream client on a plain file-storage stream RAW (subjects raw.>)
 // and, beside it, a work-queue stream WORK (subjects work.>).
 func baseline(b *testing.B) jetstream.JetStream {
-	o := Options{StoreDir: b.TempDir(), Logger: testLogger(b)}
+	o := Options{StoreDir: b.TempDir(), Logger: testLogger(b), Stations: testStations}
 	if err := o.normalize(); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := startServer(o)
+	srv, _, err := startServer(o)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,16 +14,24 @@ import (
 )
 
 const (
-	// owedWait bounds how long Receive holds back a less urgent batch
+	// owedWait bounds how long a puller holds back a less urgent batch
 	// while the server reports more urgent messages pending that have not
 	// arrived yet.
 	owedWait   = time.Second
 	ackTimeout = 10 * time.Second
 	// fetchWait is how long one pull request waits for messages. On
-	// shutdown Receive lets the request in flight run out, handing back
+	// shutdown a puller lets the request in flight run out, handing back
 	// what it brings, so that no message is left with the server
 	// believing it delivered: fetchWait bounds that wait.
 	fetchWait = time.Second
+	// maxHeldSections and maxHeldBytes bound the sections Receive holds
+	// while it waits for the rest of their cables; past either the oldest
+	// cable is handed over as incomplete.
+	maxHeldSections = 8 * BatchSize
+	maxHeldBytes    = 256 << 20
+	// rxMaxAckPending leaves room for the held sections beside the batches
+	// in flight.
+	rxMaxAckPending = maxHeldSections + maxAckPending
 )
 
 // ConsumerName returns the durable consumer that receives precedence p
@@ -32,51 +40,76 @@ func ConsumerName(station string, p cable.Precedence) string {
 	return "rx-" + station + "-" + p.Prosign()
 }
 
-// Receive delivers transmissions addressed to station to h in batches of
-// at most BatchSize, one precedence per batch, most urgent first: while a
-// more urgent message is waiting no less urgent batch is handed over, and
-// a FLASH message arriving while a ROUTINE backlog drains goes out in the
-// next batch. Every message of a batch is acknowledged, and so removed
-// from the stream, once h returns nil; if h fails the batch is delivered
-// again after Options.RetryDelay. A malformed message (bad envelope, text
-// not matching its SHA-256) is handed to h with Transmission.Refused set,
-// so the receiver can record it; h must never store it as a cable.
+// Receive delivers transmissions addressed to station, which this node
+// hosts, to h in batches of at most BatchSize, one precedence per batch,
+// most urgent first: while a more urgent message is waiting no less
+// urgent batch is handed over, and a FLASH message arriving while a
+// ROUTINE backlog drains goes out in the next batch. Every message of a
+// batch is acknowledged, and so removed from the stream, once h returns
+// nil; if h fails the batch is delivered again after Options.RetryDelay.
+//
+// The sections of a cable (Sections > 1) are held until every one of the
+// same cable id, kind and origin is here, then handed over together in one
+// batch, in section order; a second copy of a held section is dropped. A
+// cable of which no new section arrives for Options.SectionTimeout (or the
+// oldest, when more than 256 MiB or 2048 sections are held) is handed over
+// as one transmission with Incomplete set and no text, and its sections
+// are acknowledged: the centre decides whether it was a duplicate or a
+// truncation.
+//
+// A malformed message (bad envelope, text not matching its SHA-256, a
+// section outside its cable's sections, oversize) is handed to h with
+// Transmission.Refused set, so the receiver can record it; h must never
+// store it as a cable.
 //
 // Receive blocks until ctx is done and returns nil, or returns a fatal
 // error; after Close it returns ErrClosed. Several Receive calls for one
 // station, in one process or many, share its durable consumers and so
-// share the work.
+// share the work (a cable's sections may then be split between them and
+// come out incomplete: run one per station when cables are sectioned).
 func (t *Transport) Receive(ctx context.Context, station string, h func(context.Context, []*cable.Transmission) error) error {
-	if !cable.ValidStationCode(station) {
-		return cable.Errorf(cable.EINVALID, "%q is not a station code", station)
-	}
-	if h == nil {
-		return cable.Errorf(cable.EINVALID, "no handler")
+	if err := t.checkStation(station, h); err != nil {
+		return err
 	}
 	if err := t.enter(); err != nil {
 		return err
 	}
 	defer t.active.Done()
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		select {
-		case <-t.closing:
-			cancel(ErrClosed)
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := t.closingContext(ctx)
+	defer cancel()
 
-	r := &receiver{t: t, station: station, h: h, log: t.log.With("station", station)}
-	err := r.run(ctx)
+	r := &receiver{groups: map[groupKey]*sectionGroup{}}
+	p := &puller{
+		t: t, station: station, h: h, log: t.log.With("station", station),
+		maxAckPending: rxMaxAckPending,
+		consumer: func(p cable.Precedence) (string, string, string) {
+			return ConsumerName(station, p), t.inSubject(station, p), fmt.Sprintf("%s cables for %s", p, station)
+		},
+	}
+	r.p = p
+	p.deliver, p.wake, p.housekeep, p.extra, p.onExit = r.deliver, r.wake, r.expire, r.held, r.release
+	err := p.run(ctx)
 	if err == nil && errors.Is(context.Cause(ctx), ErrClosed) {
 		return ErrClosed
 	}
 	return err
 }
 
-// lane is one precedence of a receiver: its consumer, the goroutine that
+func (t *Transport) checkStation(station string, h func(context.Context, []*cable.Transmission) error) error {
+	if !cable.ValidStationCode(station) {
+		return cable.Errorf(cable.EINVALID, "%q is not a station code", station)
+	}
+	if !t.hosted[station] {
+		return cable.Errorf(cable.EINVALID, "station %s is not hosted by this node", station)
+	}
+	if h == nil {
+		return cable.Errorf(cable.EINVALID, "no handler")
+	}
+	return nil
+}
+
+// lane is one precedence of a puller: its consumer, the goroutine that
 // pulls from it into ch, and the messages taken from ch not yet handed over.
 type lane struct {
 	p    cable.Precedence
@@ -87,10 +120,14 @@ type lane struct {
 	// consumer, not yet delivered: while it is above zero more are on
 	// their way even if none has arrived.
 	owed uint64
+	// retryAt, when in the future, holds the lane back: nothing it holds
+	// can be handled before then (Forward's next hops are backing off).
+	retryAt time.Time
 }
 
 func (l *lane) take(m jetstream.Msg) {
 	l.held = append(l.held, m)
+	l.retryAt = time.Time{} // it may be for a next hop that is not backing off
 	if md, err := m.Metadata(); err == nil {
 		l.owed = md.NumPending
 	} else if l.owed > 0 {
@@ -98,9 +135,10 @@ func (l *lane) take(m jetstream.Msg) {
 	}
 }
 
-// fill moves what ch holds into held, up to a batch.
+// fill moves everything ch holds into held. The consumer's MaxAckPending
+// bounds it; what is held is kept alive (puller.keepAlive).
 func (l *lane) fill() {
-	for len(l.held) < BatchSize {
+	for {
 		select {
 		case m := <-l.ch:
 			l.take(m)
@@ -110,141 +148,216 @@ func (l *lane) fill() {
 	}
 }
 
-type receiver struct {
-	t       *Transport
-	station string
-	h       func(context.Context, []*cable.Transmission) error
-	log     *slog.Logger
-	lanes   []*lane
+// ready reports whether the lane holds messages it may hand over now.
+func (l *lane) ready(now time.Time) bool {
+	return len(l.held) > 0 && !now.Before(l.retryAt)
 }
 
-func (r *receiver) run(ctx context.Context) error {
-	t := r.t
-	for _, p := range cable.Precedences() {
+// puller pulls a station's messages of one kind (Receive's in subjects,
+// Forward's fwd subjects) through one durable consumer per precedence, its
+// lanes, and hands them to deliver most urgent lane first.
+type puller struct {
+	t             *Transport
+	station       string
+	h             func(context.Context, []*cable.Transmission) error
+	log           *slog.Logger
+	lanes         []*lane
+	maxAckPending int
+	// consumer names the durable consumer of precedence p, its filter
+	// subject and its description.
+	consumer func(p cable.Precedence) (name, filter, description string)
+	// deliver handles the next messages of l, taking them from l.held. It
+	// returns fatal errors only.
+	deliver func(ctx context.Context, l *lane) error
+	// wake, when set, returns when housekeep is due next (zero: never).
+	wake      func() time.Time
+	housekeep func(ctx context.Context) error
+	// extra, when set, lists messages held outside the lanes, kept alive
+	// with them; onExit hands them back.
+	extra  func() []jetstream.Msg
+	onExit func()
+}
+
+func (p *puller) run(ctx context.Context) error {
+	t := p.t
+	for _, pr := range cable.Precedences() {
+		name, filter, desc := p.consumer(pr)
 		cons, err := t.js.CreateOrUpdateConsumer(ctx, t.opts.Stream, jetstream.ConsumerConfig{
-			Durable:       ConsumerName(r.station, p),
-			Description:   fmt.Sprintf("%s cables for %s", p, r.station),
-			FilterSubject: t.subject(r.station, p),
+			Durable:       name,
+			Description:   desc,
+			FilterSubject: filter,
 			DeliverPolicy: jetstream.DeliverAllPolicy,
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       t.opts.AckWait,
 			MaxDeliver:    -1, // a cable in custody is never dropped
-			MaxAckPending: maxAckPending,
+			MaxAckPending: p.maxAckPending,
 		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("nats: receive %s: consumer %s: %w", r.station, ConsumerName(r.station, p), err)
+			return fmt.Errorf("nats: %s: consumer %s: %w", p.station, name, err)
 		}
-		r.lanes = append(r.lanes, &lane{p: p, cons: cons, ch: make(chan jetstream.Msg, BatchSize), owed: cons.CachedInfo().NumPending})
+		p.lanes = append(p.lanes, &lane{p: pr, cons: cons, ch: make(chan jetstream.Msg, BatchSize), owed: cons.CachedInfo().NumPending})
 	}
 
 	pctx, pcancel := context.WithCancel(ctx)
-	errc := make(chan error, len(r.lanes))
+	errc := make(chan error, len(p.lanes))
 	var pumps sync.WaitGroup
-	for _, l := range r.lanes {
+	for _, l := range p.lanes {
 		pumps.Add(1)
 		go func() {
 			defer pumps.Done()
-			r.pump(pctx, l, errc)
+			p.pump(pctx, l, errc)
 		}()
 	}
 	defer func() {
 		pcancel()
 		pumps.Wait()
-		r.release()
+		p.release()
 	}()
 
-	// deadline bounds a wait for owed messages: another receiver sharing
+	keep := time.NewTicker(max(t.opts.AckWait/3, 10*time.Millisecond))
+	defer keep.Stop()
+	// deadline bounds a wait for owed messages: another puller sharing
 	// the consumer may have taken them.
 	var deadline time.Time
 	for {
-		for _, l := range r.lanes {
+		if ctx.Err() != nil {
+			return nil
+		}
+		now := time.Now()
+		if p.wake != nil {
+			if w := p.wake(); !w.IsZero() && !now.Before(w) {
+				if err := p.housekeep(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		for _, l := range p.lanes {
 			l.fill()
 		}
 		next := -1
-		for i, l := range r.lanes {
-			if len(l.held) > 0 {
+		for i, l := range p.lanes {
+			if l.ready(now) {
 				next = i
 				break
 			}
 		}
-		var timeout <-chan time.Time
-		if next > 0 && r.owedBefore(next) {
-			now := time.Now()
+		var wakeAt time.Time
+		if next > 0 && p.owedBefore(next, now) {
 			if deadline.IsZero() {
 				deadline = now.Add(owedWait)
 			}
 			if now.Before(deadline) {
-				timeout = time.After(deadline.Sub(now))
+				wakeAt = deadline
 				next = -1 // a more urgent message is on its way: wait for it
 			} else {
-				for _, l := range r.lanes {
+				for _, l := range p.lanes {
 					l.owed = 0
 				}
 			}
 		}
 		if next >= 0 {
 			deadline = time.Time{}
-			if err := r.deliver(ctx, r.lanes[next]); err != nil {
+			if err := p.deliver(ctx, p.lanes[next]); err != nil {
 				return err
 			}
 			continue
+		}
+		for _, l := range p.lanes {
+			if len(l.held) > 0 && l.retryAt.After(now) && (wakeAt.IsZero() || l.retryAt.Before(wakeAt)) {
+				wakeAt = l.retryAt
+			}
+		}
+		if p.wake != nil {
+			if w := p.wake(); !w.IsZero() && (wakeAt.IsZero() || w.Before(wakeAt)) {
+				wakeAt = w
+			}
+		}
+		var timeout <-chan time.Time
+		var timer *time.Timer
+		if !wakeAt.IsZero() {
+			timer = time.NewTimer(max(time.Until(wakeAt), 0))
+			timeout = timer.C
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case err := <-errc:
 			return err
-		case m := <-r.lanes[0].ch:
-			r.lanes[0].take(m)
-		case m := <-r.lanes[1].ch:
-			r.lanes[1].take(m)
-		case m := <-r.lanes[2].ch:
-			r.lanes[2].take(m)
-		case m := <-r.lanes[3].ch:
-			r.lanes[3].take(m)
+		case m := <-p.lanes[0].ch:
+			p.lanes[0].take(m)
+		case m := <-p.lanes[1].ch:
+			p.lanes[1].take(m)
+		case m := <-p.lanes[2].ch:
+			p.lanes[2].take(m)
+		case m := <-p.lanes[3].ch:
+			p.lanes[3].take(m)
+		case <-keep.C:
+			p.keepAlive()
 		case <-timeout:
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
 
-func (r *receiver) owedBefore(i int) bool {
-	for _, l := range r.lanes[:i] {
-		if l.owed > 0 {
+// owedBefore reports whether a lane more urgent than i, not backing off,
+// expects messages.
+func (p *puller) owedBefore(i int, now time.Time) bool {
+	for _, l := range p.lanes[:i] {
+		if l.owed > 0 && !now.Before(l.retryAt) {
 			return true
 		}
 	}
 	return false
 }
 
+// keepAlive tells the server that every message held is in progress, so
+// that a message waiting behind a slow handler, a backing-off next hop or
+// the rest of its cable's sections is not delivered again.
+func (p *puller) keepAlive() {
+	for _, l := range p.lanes {
+		for _, m := range l.held {
+			_ = m.InProgress() // best effort: the worst case is a redelivery
+		}
+	}
+	if p.extra != nil {
+		for _, m := range p.extra() {
+			_ = m.InProgress()
+		}
+	}
+}
+
 // pump moves messages from a lane's consumer to its channel until ctx is
 // done or the consumer fails. It pulls with one request at a time and,
 // once ctx is done, hands back whatever the last request still brings.
-func (r *receiver) pump(ctx context.Context, l *lane, errc chan<- error) {
+func (p *puller) pump(ctx context.Context, l *lane, errc chan<- error) {
 	for ctx.Err() == nil {
 		b, err := l.cons.Fetch(BatchSize, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			errc <- fmt.Errorf("nats: receive %s %s: %w", r.station, l.p, err)
+			errc <- fmt.Errorf("nats: %s %s: %w", p.station, l.p, err)
 			return
 		}
 		for m := range b.Messages() {
 			select {
 			case l.ch <- m:
 			case <-ctx.Done():
-				r.nak(m, 0)
+				p.nak(m, 0)
 			}
 		}
 		if err := b.Error(); err != nil && ctx.Err() == nil {
 			if fatalFetchError(err) {
-				errc <- fmt.Errorf("nats: receive %s %s: %w", r.station, l.p, err)
+				errc <- fmt.Errorf("nats: %s %s: %w", p.station, l.p, err)
 				return
 			}
-			r.log.Warn("nats: pull request failed; retrying", "precedence", l.p.String(), "err", err)
+			p.log.Warn("nats: pull request failed; retrying", "precedence", l.p.String(), "err", err)
 			select {
 			case <-time.After(100 * time.Millisecond):
 			case <-ctx.Done():
@@ -261,18 +374,21 @@ func fatalFetchError(err error) bool {
 		errors.Is(err, jetstream.ErrStreamNotFound)
 }
 
-// release hands every message fetched but not delivered back to the
-// server at once, so that it need not wait out AckWait.
-func (r *receiver) release() {
-	for _, l := range r.lanes {
+// release hands every message fetched but not handled back to the server
+// at once, so that it need not wait out AckWait.
+func (p *puller) release() {
+	for _, l := range p.lanes {
 		l.fill()
 		for len(l.ch) > 0 || len(l.held) > 0 {
 			for _, m := range l.held {
-				r.nak(m, 0)
+				p.nak(m, 0)
 			}
 			l.held = l.held[:0]
 			l.fill()
 		}
+	}
+	if p.onExit != nil {
+		p.onExit()
 	}
 }
 
@@ -280,69 +396,51 @@ func (r *receiver) release() {
 // names a delay: the server keeps a plain NAK in memory only, so after a
 // restart the message would wait out AckWait, while a delayed one is
 // written to the consumer's state.
-func (r *receiver) nak(m jetstream.Msg, delay time.Duration) {
+func (p *puller) nak(m jetstream.Msg, delay time.Duration) {
 	err := m.NakWithDelay(max(delay, time.Millisecond))
 	if err != nil && !errors.Is(err, natsgo.ErrConnectionClosed) {
-		r.log.Warn("nats: nak failed; the message returns after AckWait", "subject", m.Subject(), "err", err)
+		p.log.Warn("nats: nak failed; the message returns after AckWait", "subject", m.Subject(), "err", err)
 	}
 }
 
-// deliver hands the next batch of l to the handler and acknowledges it.
-// It returns only fatal errors.
-func (r *receiver) deliver(ctx context.Context, l *lane) error {
+// next takes up to BatchSize messages from the front of l.held.
+func (l *lane) next() []jetstream.Msg {
 	n := min(len(l.held), BatchSize)
 	batch := make([]jetstream.Msg, n)
 	copy(batch, l.held)
 	l.held = l.held[:copy(l.held, l.held[n:])]
+	return batch
+}
 
-	msgs := batch[:0]
-	trs := make([]*cable.Transmission, 0, n)
-	for _, m := range batch {
-		tr, err := decodeTransmission(m.Headers(), m.Data())
-		if err == nil && (tr.Destination != r.station || tr.Precedence != l.p) {
-			err = fmt.Errorf("envelope says %s for %s on the %s subject for %s", tr.Precedence, tr.Destination, l.p, r.station)
-		}
-		if err != nil {
-			// The receiving centre records it as a security event and
-			// acknowledges it; it is never shown as a cable.
-			r.log.Warn("nats: malformed transmission", "subject", m.Subject(), "err", err)
-			tr.Refused = err.Error()
-			if !tr.Precedence.Valid() {
-				tr.Precedence = l.p
-			}
-		}
-		msgs = append(msgs, m)
-		trs = append(trs, tr)
-	}
-	if len(trs) == 0 {
-		return nil
-	}
-
-	if err := r.handle(ctx, msgs, trs); err != nil {
-		delay := r.t.opts.RetryDelay
+// handOver runs the handler on a batch and settles it: acknowledged if h
+// returns nil, handed back after RetryDelay if not. It returns only fatal
+// errors.
+func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetstream.Msg, trs []*cable.Transmission) error {
+	if err := p.handle(ctx, msgs, trs); err != nil {
+		delay := p.t.opts.RetryDelay
 		if ctx.Err() != nil {
 			delay = 0 // shutting down: let the next receiver have it at once
 		} else {
-			r.log.Warn("nats: handler refused batch; it will be delivered again",
-				"precedence", l.p.String(), "count", len(trs), "first", trs[0].CableID, "retry_in", delay, "err", err)
+			p.log.Warn("nats: handler refused batch; it will be delivered again",
+				"precedence", pr.String(), "count", len(trs), "first", trs[0].CableID, "retry_in", delay, "err", err)
 		}
 		for _, m := range msgs {
-			r.nak(m, delay)
+			p.nak(m, delay)
 		}
 		return nil
 	}
-	return r.ack(ctx, msgs)
+	return p.ack(ctx, msgs)
 }
 
 // handle runs the handler, telling the server the batch is in progress
 // while it runs so that a slow handler does not see it redelivered.
-func (r *receiver) handle(ctx context.Context, msgs []jetstream.Msg, trs []*cable.Transmission) error {
+func (p *puller) handle(ctx context.Context, msgs []jetstream.Msg, trs []*cable.Transmission) error {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(max(r.t.opts.AckWait/3, 10*time.Millisecond))
+		tick := time.NewTicker(max(p.t.opts.AckWait/3, 10*time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -355,7 +453,7 @@ func (r *receiver) handle(ctx context.Context, msgs []jetstream.Msg, trs []*cabl
 			}
 		}
 	}()
-	err := r.h(ctx, trs)
+	err := p.h(ctx, trs)
 	close(done)
 	wg.Wait()
 	return err
@@ -369,7 +467,10 @@ func (r *receiver) handle(ctx context.Context, msgs []jetstream.Msg, trs []*cabl
 // is lost all the same (a reconnect mid-batch), the server delivers the
 // message again after AckWait: the handler sees it twice and the records
 // store keeps it once; a cable is never lost.
-func (r *receiver) ack(ctx context.Context, msgs []jetstream.Msg) error {
+func (p *puller) ack(ctx context.Context, msgs []jetstream.Msg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
 	last := len(msgs) - 1
@@ -386,24 +487,251 @@ func (r *receiver) ack(ctx context.Context, msgs []jetstream.Msg) error {
 		return nil
 	}
 	if errors.Is(err, natsgo.ErrConnectionClosed) {
-		return fmt.Errorf("nats: receive %s: ack: %w", r.station, err)
+		return fmt.Errorf("nats: %s: ack: %w", p.station, err)
 	}
-	r.log.Warn("nats: acknowledgement not confirmed; the batch may be delivered again",
+	p.log.Warn("nats: acknowledgement not confirmed; the batch may be delivered again",
 		"count", len(msgs), "err", err)
 	return nil
+}
+
+// receiver is Receive's side of a puller: it checks what arrives and puts
+// sectioned cables back together.
+type receiver struct {
+	p          *puller
+	groups     map[groupKey]*sectionGroup
+	heldBytes  int
+	heldCount  int
+	groupOrder uint64
+}
+
+// groupKey names a sectioned cable: its sections share it.
+type groupKey struct{ cableID, kind, origin string }
+
+// sectionGroup holds the sections of one cable received so far.
+type sectionGroup struct {
+	key      groupKey
+	seq      uint64 // order of the first section's arrival
+	p        cable.Precedence
+	dest     string
+	sections int
+	msgs     map[int]jetstream.Msg
+	trs      map[int]*cable.Transmission
+	bytes    int
+	last     time.Time // when the last new section arrived
+}
+
+func (r *receiver) deliver(ctx context.Context, l *lane) error {
+	p := r.p
+	batch := l.next()
+	var msgs []jetstream.Msg
+	var trs []*cable.Transmission
+	var drop []jetstream.Msg
+	var complete []*sectionGroup
+	now := time.Now()
+	for _, m := range batch {
+		tr, err := decodeTransmission(m.Headers(), m.Data(), p.t.MaxPayload())
+		if err == nil && (tr.Destination != p.station || tr.Precedence != l.p) {
+			err = fmt.Errorf("envelope says %s for %s on the %s subject for %s", tr.Precedence, tr.Destination, l.p, p.station)
+		}
+		if err == nil && tr.Sections > 1 {
+			g, dup, gerr := r.add(m, tr, now)
+			switch {
+			case gerr != nil:
+				err = gerr
+			case dup:
+				drop = append(drop, m)
+				continue
+			case g != nil:
+				complete = append(complete, g)
+				continue
+			default:
+				continue // held until the rest arrives
+			}
+		}
+		if err != nil {
+			// The receiving centre records it as a security event and
+			// acknowledges it; it is never shown as a cable.
+			p.log.Warn("nats: malformed transmission", "subject", m.Subject(), "err", err)
+			tr.Refused = err.Error()
+			if !tr.Precedence.Valid() {
+				tr.Precedence = l.p
+			}
+		}
+		msgs = append(msgs, m)
+		trs = append(trs, tr)
+	}
+	for _, m := range drop {
+		if err := m.Ack(); err != nil {
+			p.log.Warn("nats: ack of a duplicate section failed", "subject", m.Subject(), "err", err)
+		}
+	}
+	if len(trs) > 0 {
+		if err := p.handOver(ctx, l.p, msgs, trs); err != nil {
+			return err
+		}
+	}
+	// Complete cables go over whole, several to a batch while they fit.
+	for len(complete) > 0 {
+		var gm []jetstream.Msg
+		var gt []*cable.Transmission
+		for len(complete) > 0 && (len(gt) == 0 || len(gt)+complete[0].sections <= BatchSize) {
+			g := complete[0]
+			complete = complete[1:]
+			for i := 1; i <= g.sections; i++ {
+				gm = append(gm, g.msgs[i])
+				gt = append(gt, g.trs[i])
+			}
+		}
+		if err := p.handOver(ctx, l.p, gm, gt); err != nil {
+			return err
+		}
+	}
+	return r.bound(ctx)
+}
+
+// add holds a section. It returns the group once complete (removed from
+// the held ones), or dup for a second copy of a held section, or an error
+// for a section that contradicts the others.
+func (r *receiver) add(m jetstream.Msg, tr *cable.Transmission, now time.Time) (*sectionGroup, bool, error) {
+	key := groupKey{tr.CableID, tr.Kind, tr.Origin}
+	g := r.groups[key]
+	if g == nil {
+		r.groupOrder++
+		g = &sectionGroup{key: key, seq: r.groupOrder, p: tr.Precedence, dest: tr.Destination, sections: tr.Sections,
+			msgs: map[int]jetstream.Msg{}, trs: map[int]*cable.Transmission{}}
+		r.groups[key] = g
+	}
+	if tr.Sections != g.sections || tr.Precedence != g.p || tr.Destination != g.dest {
+		return nil, false, fmt.Errorf("section %d of %d, %s to %s, contradicts the held sections of %s (%d sections, %s to %s)",
+			tr.Section, tr.Sections, tr.Precedence, tr.Destination, tr.CableID, g.sections, g.p, g.dest)
+	}
+	if _, ok := g.msgs[tr.Section]; ok {
+		return nil, true, nil
+	}
+	g.msgs[tr.Section], g.trs[tr.Section] = m, tr
+	g.bytes += len(tr.Text)
+	g.last = now
+	r.heldBytes += len(tr.Text)
+	r.heldCount++
+	if len(g.msgs) < g.sections {
+		return nil, false, nil
+	}
+	r.remove(g)
+	return g, false, nil
+}
+
+func (r *receiver) remove(g *sectionGroup) {
+	delete(r.groups, g.key)
+	r.heldBytes -= g.bytes
+	r.heldCount -= len(g.msgs)
+}
+
+// bound hands over the oldest cables as incomplete while the held
+// sections are past their bounds.
+func (r *receiver) bound(ctx context.Context) error {
+	for r.heldBytes > maxHeldBytes || r.heldCount > maxHeldSections {
+		var oldest *sectionGroup
+		for _, g := range r.groups {
+			if oldest == nil || g.seq < oldest.seq {
+				oldest = g
+			}
+		}
+		r.p.log.Warn("nats: too many sections held; handing the oldest cable over incomplete",
+			"cable", oldest.key.cableID, "held_bytes", r.heldBytes, "held_sections", r.heldCount)
+		if err := r.incomplete(ctx, oldest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wake is when the first held cable times out.
+func (r *receiver) wake() time.Time {
+	var w time.Time
+	for _, g := range r.groups {
+		if at := g.last.Add(r.p.t.opts.SectionTimeout); w.IsZero() || at.Before(w) {
+			w = at
+		}
+	}
+	return w
+}
+
+// expire hands over every held cable past its section timeout as
+// incomplete.
+func (r *receiver) expire(ctx context.Context) error {
+	now := time.Now()
+	for _, g := range r.groups {
+		if !now.Before(g.last.Add(r.p.t.opts.SectionTimeout)) {
+			if err := r.incomplete(ctx, g); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// incomplete hands one held cable over as Incomplete and settles its
+// sections with the handler's answer.
+func (r *receiver) incomplete(ctx context.Context, g *sectionGroup) error {
+	r.remove(g)
+	var msgs []jetstream.Msg
+	var first *cable.Transmission
+	for i := 1; i <= g.sections; i++ {
+		if m, ok := g.msgs[i]; ok {
+			msgs = append(msgs, m)
+			if first == nil {
+				first = g.trs[i]
+			}
+		}
+	}
+	tr := &cable.Transmission{
+		CableID: g.key.cableID, Kind: g.key.kind, Origin: g.key.origin, Destination: g.dest,
+		Precedence: g.p, Sections: g.sections, QueuedAt: first.QueuedAt, Route: first.Route, Incomplete: true,
+	}
+	r.p.log.Warn("nats: cable incomplete", "cable", tr.CableID, "origin", tr.Origin, "held", len(msgs), "sections", g.sections)
+	return r.p.handOver(ctx, g.p, msgs, []*cable.Transmission{tr})
+}
+
+// held lists the messages of every held section.
+func (r *receiver) held() []jetstream.Msg {
+	var out []jetstream.Msg
+	for _, g := range r.groups {
+		for _, m := range g.msgs {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// release hands every held section back at once.
+func (r *receiver) release() {
+	for _, m := range r.held() {
+		r.p.nak(m, 0)
+	}
+	r.groups = map[groupKey]*sectionGroup{}
+	r.heldBytes, r.heldCount = 0, 0
 }
 
 // Pending returns, for each precedence, how many transmissions addressed
 // to station the stream holds: not yet delivered or delivered and not yet
 // acknowledged.
 func (t *Transport) Pending(ctx context.Context, station string) (map[cable.Precedence]uint64, error) {
+	return t.pending(ctx, station, ConsumerName, func(p cable.Precedence) string { return t.inSubject(station, p) })
+}
+
+// Queued returns, for each precedence, how many transmissions in custody
+// at station wait to be forwarded to their next hop.
+func (t *Transport) Queued(ctx context.Context, station string) (map[cable.Precedence]uint64, error) {
+	return t.pending(ctx, station, ForwardConsumerName, func(p cable.Precedence) string { return t.fwdSubject(station, "*", p) })
+}
+
+func (t *Transport) pending(ctx context.Context, station string, name func(string, cable.Precedence) string, subject func(cable.Precedence) string) (map[cable.Precedence]uint64, error) {
 	if !cable.ValidStationCode(station) {
 		return nil, cable.Errorf(cable.EINVALID, "%q is not a station code", station)
 	}
 	out := make(map[cable.Precedence]uint64, 4)
-	var counts map[string]uint64 // subject counts, fetched if a consumer does not exist yet
 	for _, p := range cable.Precedences() {
-		cons, err := t.js.Consumer(ctx, t.opts.Stream, ConsumerName(station, p))
+		cons, err := t.js.Consumer(ctx, t.opts.Stream, name(station, p))
 		if err == nil {
 			info, ierr := cons.Info(ctx)
 			if ierr == nil {
@@ -415,22 +743,19 @@ func (t *Transport) Pending(ctx context.Context, station string) (map[cable.Prec
 		if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, fmt.Errorf("nats: pending %s %s: %w", station, p, err)
 		}
-		// No one has received yet: count the stream's messages directly.
-		if counts == nil {
-			s, err := t.js.Stream(ctx, t.opts.Stream)
-			if err != nil {
-				return nil, fmt.Errorf("nats: pending %s: %w", station, err)
-			}
-			info, err := s.Info(ctx, jetstream.WithSubjectFilter(t.prefix+".to."+station+".*"))
-			if err != nil {
-				return nil, fmt.Errorf("nats: pending %s: %w", station, err)
-			}
-			counts = info.State.Subjects
-			if counts == nil {
-				counts = map[string]uint64{}
-			}
+		// No consumer yet: count the stream's messages directly.
+		s, err := t.js.Stream(ctx, t.opts.Stream)
+		if err != nil {
+			return nil, fmt.Errorf("nats: pending %s: %w", station, err)
 		}
-		out[p] = counts[t.subject(station, p)]
+		info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject(p)))
+		if err != nil {
+			return nil, fmt.Errorf("nats: pending %s: %w", station, err)
+		}
+		out[p] = 0
+		for _, n := range info.State.Subjects {
+			out[p] += n
+		}
 	}
 	return out, nil
 }

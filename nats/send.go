@@ -11,12 +11,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Send publishes every transmission and returns once JetStream has
-// acknowledged each one, that is once the stream holds it on file. A
-// transmission already in the stream within the duplicate window is
-// stored once. Bad transmissions (including any larger than the channel
-// carries) are refused with EINVALID naming every one before anything is
-// sent; a failed publish returns an error naming the cable.
+// Send takes every transmission into this node's custody and returns once
+// the node's stream holds each one on file (synced, with SyncAlways). A
+// transmission to a station this node hosts goes straight to it
+// (Hop = destination); any other waits for Forward at its origin
+// (Hop = origin), so a post takes cables while its link is down. Send sets
+// tr.Hop. A transmission already in the stream within the duplicate window
+// is stored once.
+//
+// Bad transmissions are refused with EINVALID naming every one before
+// anything is sent: a malformed envelope, an origin this node does not
+// host, a text longer than MaxPayload. A stream out of space refuses with
+// an error holding ErrFull (and raises the alert); any other failed publish
+// returns an error naming the cable.
 func (t *Transport) Send(ctx context.Context, ts []*cable.Transmission) error {
 	if len(ts) == 0 {
 		return nil
@@ -27,20 +34,33 @@ func (t *Transport) Send(ctx context.Context, ts []*cable.Transmission) error {
 	defer t.active.Done()
 
 	msgs := make([]*natsgo.Msg, len(ts))
+	hops := make([]string, len(ts))
 	var ps cable.Problems
 	for i, tr := range ts {
 		field := "transmissions[" + strconv.Itoa(i) + "]"
+		n := len(ps)
 		sum := checkTransmission(tr, field, &ps)
-		if sum == "" || !tr.Precedence.Valid() || !cable.ValidStationCode(tr.Destination) {
+		if tr == nil {
 			continue
 		}
-		h := encodeHeader(tr, sum, t.opts.Stream)
-		if size, limit := headerSize(h)+len(tr.Text), t.maxPayload; size > limit {
-			ps.Add(field+".text", "cable %s to %s is %d bytes with its envelope, more than the %d the channel carries",
-				tr.CableID, tr.Destination, size, limit)
+		if cable.ValidStationCode(tr.Origin) && !t.hosted[tr.Origin] {
+			ps.Add(field+".origin", "cable %s: origin %s is not hosted by this node", tr.CableID, tr.Origin)
+		}
+		if len(ps) > n || sum == "" {
 			continue
 		}
-		msgs[i] = &natsgo.Msg{Subject: t.subject(tr.Destination, tr.Precedence), Header: h, Data: tr.Text}
+		if limit := t.MaxPayload(); len(tr.Text) > limit {
+			ps.Add(field+".text", "cable %s to %s is %d bytes, more than the %d the channel carries",
+				tr.CableID, tr.Destination, len(tr.Text), limit)
+			continue
+		}
+		subject, hop := t.fwdSubject(tr.Origin, tr.Destination, tr.Precedence), tr.Origin
+		if t.hosted[tr.Destination] {
+			subject, hop = t.inSubject(tr.Destination, tr.Precedence), tr.Destination
+		}
+		h := encodeHeader(tr, sum, t.opts.Stream, hop, []string{tr.Origin})
+		msgs[i] = &natsgo.Msg{Subject: subject, Header: h, Data: tr.Text}
+		hops[i] = hop
 	}
 	if err := ps.Err("transmission refused"); err != nil {
 		return err
@@ -65,17 +85,28 @@ func (t *Transport) Send(ctx context.Context, ts []*cable.Transmission) error {
 	}
 
 	var errs []error
+	full := false
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
+			ts[i].Hop = hops[i]
 		case err := <-f.Err():
+			if isFull(err) {
+				full = true
+				t.alert(ts[i].Origin, fmt.Sprintf("custody refused: stream %s is full (%v)", t.opts.Stream, err))
+				err = fmt.Errorf("%w: %w", ErrFull, err)
+			}
 			errs = append(errs, fmt.Errorf("cable %s to %s: %w", ts[i].CableID, ts[i].Destination, err))
 		case <-ctx.Done():
 			return fmt.Errorf("nats: send: waiting for custody of cable %s to %s: %w", ts[i].CableID, ts[i].Destination, ctx.Err())
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("nats: send: %d of %d transmissions not taken into custody: %w", len(errs), len(ts), errors.Join(errs...))
+		err := fmt.Errorf("nats: send: %d of %d transmissions not taken into custody: %w", len(errs), len(ts), errors.Join(errs...))
+		if full {
+			t.log.Warn("nats: send refused for lack of space", "err", err)
+		}
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,337 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// forwardTimeout bounds the wait for a next hop's acknowledgement.
+	forwardTimeout = 10 * time.Second
+	// minBackoff and maxBackoff bound the wait before a next hop that
+	// refused custody is tried again.
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 4 * time.Second
+)
+
+// unreachableAfter is how long a next hop refuses custody before the
+// alert; a variable so that tests need not wait.
+var unreachableAfter = time.Minute
+
+// ForwardConsumerName returns the durable consumer that forwards
+// precedence p from station: fwd-MOSCOW-Z.
+func ForwardConsumerName(station string, p cable.Precedence) string {
+	return "fwd-" + station + "-" + p.Prosign()
+}
+
+// Forward takes each transmission in custody at station, which this node
+// hosts, and not addressed to it, and hands it to its next hop by
+// Options.Routes, most urgent first with the same lanes as Receive. The
+// next hop has custody once its stream acknowledges the publish; only then
+// is the message acknowledged here. Forward reads the envelope only (and
+// checks the text against its SHA-256); it appends station to the route.
+//
+// After each batch h gets the transmissions forwarded (Hop set to the next
+// hop, Route to the stations that have held it, Text nil) and those
+// refused (Refused set: malformed envelope, routing loop, a route longer
+// than cable.MaxHops), which are acknowledged and so dropped from custody;
+// an error from h is only logged. A next hop that does not take custody
+// (link down, its stream full) leaves the transmissions here: they are
+// tried again after a back-off of up to a few seconds, for ever, and
+// Options.OnAlert hears of a full next hop or one unreachable for over a
+// minute.
+//
+// Forward blocks until ctx is done and returns nil, or returns a fatal
+// error; after Close it returns ErrClosed.
+func (t *Transport) Forward(ctx context.Context, station string, h func(context.Context, []*cable.Transmission) error) error {
+	if err := t.checkStation(station, h); err != nil {
+		return err
+	}
+	if err := t.enter(); err != nil {
+		return err
+	}
+	defer t.active.Done()
+
+	ctx, cancel := t.closingContext(ctx)
+	defer cancel()
+
+	f := &forwarder{hops: map[string]*hopState{}}
+	p := &puller{
+		t: t, station: station, h: h, log: t.log.With("station", station, "role", "forward"),
+		maxAckPending: maxAckPending,
+		consumer: func(p cable.Precedence) (string, string, string) {
+			return ForwardConsumerName(station, p), t.fwdSubject(station, "*", p), fmt.Sprintf("%s cables at %s for other stations", p, station)
+		},
+	}
+	f.p = p
+	p.deliver = f.deliver
+	err := p.run(ctx)
+	if err == nil && errors.Is(context.Cause(ctx), ErrClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
+// forwarder is Forward's side of a puller.
+type forwarder struct {
+	p    *puller
+	hops map[string]*hopState
+}
+
+// hopState is a next hop that has refused custody.
+type hopState struct {
+	failures  int
+	retryAt   time.Time
+	downSince time.Time
+}
+
+// nextHop is the station that takes custody of what m carries next.
+func (f *forwarder) nextHop(m jetstream.Msg) (dest, next string) {
+	t := f.p.t
+	dest = t.fwdDestination(m.Subject())
+	if t.hosted[dest] || !cable.ValidStationCode(dest) {
+		return dest, dest
+	}
+	return dest, t.opts.Routes.NextHop(dest)
+}
+
+func (f *forwarder) ready(hop string, now time.Time) bool {
+	st := f.hops[hop]
+	return st == nil || !now.Before(st.retryAt)
+}
+
+// outgoing is one message on its way to the next hop.
+type outgoing struct {
+	m      jetstream.Msg
+	tr     *cable.Transmission
+	next   string
+	out    *natsgo.Msg
+	future jetstream.PubAckFuture
+	err    error
+}
+
+func (f *forwarder) deliver(ctx context.Context, l *lane) error {
+	p, t := f.p, f.p.t
+	now := time.Now()
+
+	// Take up to a batch whose next hops are not backing off.
+	var pick []jetstream.Msg
+	keep := l.held[:0]
+	for _, m := range l.held {
+		if _, next := f.nextHop(m); len(pick) < BatchSize && f.ready(next, now) {
+			pick = append(pick, m)
+		} else {
+			keep = append(keep, m)
+		}
+	}
+	l.held = keep
+	if len(pick) == 0 {
+		f.holdBack(l, now)
+		return nil
+	}
+
+	var sent, refused []*outgoing
+	for _, m := range pick {
+		o := &outgoing{m: m}
+		o.tr, o.next, o.out, o.err = f.prepare(m, l.p)
+		if o.err != nil {
+			p.log.Warn("nats: transmission refused", "subject", m.Subject(), "err", o.err)
+			o.tr.Refused = o.err.Error()
+			if !o.tr.Precedence.Valid() {
+				o.tr.Precedence = l.p
+			}
+			refused = append(refused, o)
+			continue
+		}
+		sent = append(sent, o)
+	}
+
+	// Publish the batch at once, then wait for every acknowledgement
+	// (bounded by forwardTimeout even while shutting down, so that custody
+	// is settled either way).
+	for _, o := range sent {
+		for {
+			fut, err := t.fwdJS.PublishMsgAsync(o.out, jetstream.WithStallWait(stallWait), jetstream.WithRetryAttempts(0))
+			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				continue
+			}
+			o.future, o.err = fut, err
+			break
+		}
+	}
+	for _, o := range sent {
+		if o.err != nil {
+			continue
+		}
+		select {
+		case <-o.future.Ok():
+		case err := <-o.future.Err():
+			o.err = err
+		}
+	}
+
+	var acks []jetstream.Msg
+	var done, failed []*outgoing
+	var back []jetstream.Msg
+	for _, o := range sent {
+		if o.err != nil {
+			failed = append(failed, o)
+			back = append(back, o.m)
+			continue
+		}
+		delete(f.hops, o.next)
+		acks = append(acks, o.m)
+		o.tr.Hop = o.next
+		o.tr.Text = nil
+		done = append(done, o)
+	}
+	for _, o := range refused {
+		acks = append(acks, o.m)
+	}
+	for _, o := range failed {
+		f.failed(o.next, o.err, now)
+	}
+	// What the next hop did not take stays here, first in line.
+	l.held = append(back, l.held...)
+	f.shed(l)
+	if err := p.ack(ctx, acks); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		f.holdBack(l, time.Now())
+	}
+
+	trs := make([]*cable.Transmission, 0, len(done)+len(refused))
+	for _, o := range done {
+		trs = append(trs, o.tr)
+	}
+	for _, o := range refused {
+		trs = append(trs, o.tr)
+	}
+	if len(trs) > 0 {
+		if err := p.h(ctx, trs); err != nil {
+			p.log.Warn("nats: forward handler failed; custody has passed all the same", "count", len(trs), "err", err)
+		}
+	}
+	return nil
+}
+
+// prepare checks a message in custody and builds its publish to the next
+// hop.
+func (f *forwarder) prepare(m jetstream.Msg, lp cable.Precedence) (*cable.Transmission, string, *natsgo.Msg, error) {
+	p, t := f.p, f.p.t
+	tr, err := decodeTransmission(m.Headers(), m.Data(), t.MaxPayload())
+	if err != nil {
+		return tr, "", nil, err
+	}
+	dest, next := f.nextHop(m)
+	if tr.Destination != dest || tr.Precedence != lp {
+		return tr, "", nil, fmt.Errorf("envelope says %s for %s on the %s subject for %s", tr.Precedence, tr.Destination, lp, dest)
+	}
+	route := tr.Route
+	if route[len(route)-1] != p.station {
+		if slices.Contains(route, p.station) {
+			return tr, "", nil, fmt.Errorf("routing loop: %s is back at %s (route %s)", tr.CableID, p.station, strings.Join(route, " "))
+		}
+		route = append(slices.Clip(route), p.station)
+	}
+	local := next == p.station || t.hosted[next] && next == dest
+	if !local && slices.Contains(route, next) {
+		return tr, "", nil, fmt.Errorf("routing loop: next hop %s has held %s already (route %s)", next, tr.CableID, strings.Join(route, " "))
+	}
+	if len(route) > cable.MaxHops || !local && len(route) >= cable.MaxHops {
+		return tr, "", nil, fmt.Errorf("route %s: more than %d hops", strings.Join(route, " "), cable.MaxHops)
+	}
+	tr.Route = route
+
+	h := make(natsgo.Header, len(m.Headers()))
+	for k, vs := range m.Headers() {
+		h[k] = slices.Clone(vs)
+	}
+	h.Set(HeaderRoute, strings.Join(route, " "))
+	h.Set(jetstream.MsgIDHeader, msgID(tr, next))
+	subject := t.fwdSubject(next, dest, tr.Precedence)
+	if next == dest {
+		subject = t.inSubject(dest, tr.Precedence)
+	}
+	return tr, next, &natsgo.Msg{Subject: subject, Header: h, Data: m.Data()}, nil
+}
+
+// failed records that next did not take custody, raising the alerts.
+func (f *forwarder) failed(next string, err error, now time.Time) {
+	st := f.hops[next]
+	if st == nil {
+		st = &hopState{downSince: now}
+		f.hops[next] = st
+	}
+	if st.retryAt.After(now) {
+		return // one failure a batch
+	}
+	st.failures++
+	st.retryAt = now.Add(min(minBackoff<<min(st.failures-1, 10), maxBackoff))
+	station := f.p.station
+	switch {
+	case isFull(err):
+		f.p.t.alert(station, fmt.Sprintf("next hop %s refused custody: no space (%s)", next, fullReason(err)))
+	case now.Sub(st.downSince) >= unreachableAfter:
+		f.p.t.alert(station, fmt.Sprintf("next hop %s unreachable for over a minute", next))
+	}
+	f.p.log.Warn("nats: next hop did not take custody; trying again", "next_hop", next, "failures", st.failures,
+		"retry_in", time.Until(st.retryAt).Round(time.Millisecond), "err", err)
+}
+
+// fullReason is the stable words of a refusal for lack of space.
+func fullReason(err error) string {
+	s := strings.ToLower(err.Error())
+	for _, r := range []string{"maximum bytes exceeded", "insufficient resources", "maximum messages exceeded", "storage limit"} {
+		if strings.Contains(s, r) {
+			return r
+		}
+	}
+	return "full"
+}
+
+// holdBack sets when the lane may next be served: now if it holds a
+// message for a next hop that is not backing off, else when the first of
+// its next hops may be tried again.
+func (f *forwarder) holdBack(l *lane, now time.Time) {
+	var at time.Time
+	for _, m := range l.held {
+		_, next := f.nextHop(m)
+		st := f.hops[next]
+		if st == nil || !now.Before(st.retryAt) {
+			l.retryAt = time.Time{}
+			return
+		}
+		if at.IsZero() || st.retryAt.Before(at) {
+			at = st.retryAt
+		}
+	}
+	l.retryAt = at
+}
+
+// shed hands back to the server, for later, what the lane holds beyond a
+// batch for each next hop that is backing off, so that they do not use up
+// the consumer's pending allowance and stop traffic to the other hops.
+func (f *forwarder) shed(l *lane) {
+	count := map[string]int{}
+	keep := l.held[:0]
+	for _, m := range l.held {
+		_, next := f.nextHop(m)
+		if st := f.hops[next]; st != nil && count[next] >= BatchSize {
+			f.p.nak(m, maxBackoff)
+			continue
+		}
+		count[next]++
+		keep = append(keep, m)
+	}
+	l.held = keep
+}
