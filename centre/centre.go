@@ -34,21 +34,44 @@ type Config struct {
 	Now func() time.Time
 	// SessionTTL is how long a web session lasts; 12 hours when zero.
 	SessionTTL time.Duration
+	// Sealer signs and encrypts what the hosted stations send and opens
+	// what they receive.
+	Sealer cable.Sealer
+	// SectionLimit is the largest sealed text the channel carries; a
+	// cable longer than that is cut into sections. 1 MiB when zero.
+	SectionLimit int
+	// ReplayWindow is how old a cable's date-time group may be when it
+	// first arrives; an older one not held already is refused as a replay.
+	// 30 days when zero: longer than any link outage.
+	ReplayWindow time.Duration
+	// WatchInterval is how often the speed-of-service watch looks for
+	// overdue transmissions; 30 seconds when zero.
+	WatchInterval time.Duration
 }
 
 // Centre is a message centre for one or more stations.
 type Centre struct {
-	records   cable.Records
-	transport cable.Transport
-	form      cable.TextForm
-	dir       *cable.Directory
-	rules     atomic.Pointer[cable.RoutingRules]
-	stations  []string
-	hosted    map[string]bool
-	log       *slog.Logger
-	metrics   *Metrics
-	now       func() time.Time
-	ttl       time.Duration
+	records      cable.Records
+	transport    cable.Transport
+	form         cable.TextForm
+	dir          *cable.Directory
+	rules        atomic.Pointer[cable.RoutingRules]
+	stations     []string
+	hosted       map[string]bool
+	log          *slog.Logger
+	metrics      *Metrics
+	now          func() time.Time
+	ttl          time.Duration
+	sealer       cable.Sealer
+	sectionLimit int
+	replayWindow time.Duration
+	watchEvery   time.Duration
+	// unsealable remembers transmissions the centre could not seal, so
+	// the operator is alerted once, not at every pass of the outbox.
+	unsealable sync.Map
+	// untrusted holds, by cable, when a cable sealed under a key
+	// generation not trusted yet was first seen.
+	untrusted sync.Map
 
 	releases chan *pendingRelease
 	kick     chan struct{}
@@ -74,10 +97,14 @@ func New(cfg Config) (*Centre, error) {
 	if len(cfg.Stations) == 0 {
 		ps.Add("stations", "a node hosts at least one station")
 	}
+	if cfg.Sealer == nil {
+		ps.Add("sealer", "station keys are required: cables are signed and encrypted")
+	}
 	c := &Centre{
 		records: cfg.Records, transport: cfg.Transport, form: cfg.Form, dir: cfg.Directory,
 		stations: cfg.Stations, hosted: map[string]bool{}, log: cfg.Logger, metrics: cfg.Metrics,
-		now: cfg.Now, ttl: cfg.SessionTTL,
+		now: cfg.Now, ttl: cfg.SessionTTL, sealer: cfg.Sealer,
+		sectionLimit: cfg.SectionLimit, replayWindow: cfg.ReplayWindow, watchEvery: cfg.WatchInterval,
 		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1),
 	}
 	if c.log == nil {
@@ -91,6 +118,15 @@ func New(cfg Config) (*Centre, error) {
 	}
 	if c.metrics == nil {
 		c.metrics = NewMetrics()
+	}
+	if c.sectionLimit <= 0 {
+		c.sectionLimit = 1 << 20
+	}
+	if c.replayWindow <= 0 {
+		c.replayWindow = 30 * 24 * time.Hour
+	}
+	if c.watchEvery <= 0 {
+		c.watchEvery = 30 * time.Second
 	}
 	for _, s := range cfg.Stations {
 		c.hosted[s] = true
@@ -125,7 +161,7 @@ func (c *Centre) Directory() *cable.Directory { return c.dir }
 // until ctx is done and they have stopped. Transmissions queued before a
 // crash are sent again on start; receivers deduplicate.
 func (c *Centre) Run(ctx context.Context) error {
-	errc := make(chan error, len(c.stations)+2)
+	errc := make(chan error, 2*len(c.stations)+3)
 	var wg sync.WaitGroup
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
@@ -138,7 +174,11 @@ func (c *Centre) Run(ctx context.Context) error {
 	}
 	run("release", c.releaseLoop)
 	run("transmit", c.transmitLoop)
+	run("watch", c.watchLoop)
 	for _, s := range c.stations {
+		// Every station forwards what is in its custody for others: a
+		// post its own cables, a relay what passes through it.
+		run("forward "+s, func(ctx context.Context) error { return c.forwardLoop(ctx, s) })
 		st, _ := c.dir.Station(s)
 		if st != nil && st.Kind == cable.Relay {
 			continue

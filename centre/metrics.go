@@ -12,6 +12,10 @@ type Metrics struct {
 	reads       prometheus.Counter
 	sendSeconds prometheus.Histogram
 	latency     *prometheus.HistogramVec
+	forwarded   *prometheus.CounterVec
+	receipts    prometheus.Counter
+	overdue     *prometheus.CounterVec
+	alerts      prometheus.Counter
 }
 
 // NewMetrics makes the metrics; register them with Collectors.
@@ -43,10 +47,22 @@ func NewMetrics() *Metrics {
 			Name: "cable_delivery_seconds", Help: "Date-time group to receipt, by precedence.",
 			Buckets: []float64{1, 5, 30, 60, 300, 600, 1800, 3600, 10800, 21600},
 		}, []string{"precedence"}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cable_forwarded_total", Help: "Transmissions handed on to the next hop, by the station that held them.",
+		}, []string{"station"}),
+		receipts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cable_receipts_total", Help: "Signed receipts returned by destination stations and recorded.",
+		}),
+		overdue: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cable_overdue_total", Help: "Speed-of-service alerts: transmissions not received within their precedence's objective.",
+		}, []string{"precedence"}),
+		alerts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cable_transport_alerts_total", Help: "Operator alerts of the transport: custody refused for lack of space, next hop unreachable, cables that cannot be sealed.",
+		}),
 	}
 }
 
 // Collectors returns every metric for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.released, m.received, m.duplicates, m.transmitted, m.security, m.reads, m.sendSeconds, m.latency}
+	return []prometheus.Collector{m.released, m.received, m.duplicates, m.transmitted, m.security, m.reads, m.sendSeconds, m.latency, m.forwarded, m.receipts, m.overdue, m.alerts}
 }

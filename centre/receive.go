@@ -2,59 +2,101 @@ package centre
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cable "github.com/cable-archive/cable"
 )
 
-// receiveLoop takes delivery of the cables addressed to station.
+// receiveLoop takes delivery of the cables and receipts addressed to station.
 func (c *Centre) receiveLoop(ctx context.Context, station string) error {
 	return c.transport.Receive(ctx, station, func(ctx context.Context, ts []*cable.Transmission) error {
 		return c.receive(ctx, station, ts)
 	})
 }
 
-// receive checks each transmission, stamps receipt and distributes it. A
-// transmission that fails its checks is refused: recorded as a security
-// event and acknowledged, so it is never shown as a cable nor redelivered.
-// An error of the records store returns the batch to the transport.
+// receive opens and checks each transmission, stamps receipt and
+// distributes it, records receipts returned for cables sent from here,
+// and sends a signed receipt back to each cable's origin. A transmission
+// that fails its checks is refused: recorded as a security event and
+// acknowledged, so it is never shown as a cable nor redelivered. An error
+// of the records store or the transport returns the batch to the
+// transport, which delivers it again.
 func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transmission) error {
 	at := c.now().UTC()
 	var arrivals []*cable.Arrival
+	var receipts []*cable.DeliveryReceipt
 	var refused []*cable.Event
-	for _, t := range ts {
-		a, problem := c.check(station, t, at)
-		if problem != "" {
-			refused = append(refused, c.securityEvent(station, t, problem))
-			continue
-		}
-		arrivals = append(arrivals, a)
+	duplicates, waiting := 0, 0
+	refuse := func(t *cable.Transmission, reason string) {
+		refused = append(refused, c.securityEvent(station, t, reason))
 	}
-	if len(arrivals) > 0 {
-		if err := c.records.Receive(ctx, arrivals); err != nil {
-			if cable.ErrorCode(err) != cable.ECONFLICT || len(arrivals) == 1 {
-				if cable.ErrorCode(err) == cable.ECONFLICT {
-					refused = append(refused, c.securityEvent(station, transmissionOf(arrivals[0]), cable.ErrorMessage(err)))
-					arrivals = nil
-				} else {
-					return fmt.Errorf("receive at %s: %w", station, err)
-				}
-			} else {
-				// Find the conflicting arrival by storing them one by one.
-				var stored []*cable.Arrival
-				for _, a := range arrivals {
-					if err := c.records.Receive(ctx, []*cable.Arrival{a}); err != nil {
-						if cable.ErrorCode(err) != cable.ECONFLICT {
-							return fmt.Errorf("receive at %s: %w", station, err)
-						}
-						refused = append(refused, c.securityEvent(station, transmissionOf(a), cable.ErrorMessage(err)))
-						continue
-					}
-					stored = append(stored, a)
-				}
-				arrivals = stored
+	for i := 0; i < len(ts); {
+		t := ts[i]
+		// The transport hands over every section of a cable together, in order.
+		n := 1
+		for t.Sections > 1 && i+n < len(ts) && ts[i+n].CableID == t.CableID && ts[i+n].Sections == t.Sections && n < t.Sections {
+			n++
+		}
+		group := ts[i : i+n]
+		i += n
+		switch {
+		case t.Refused != "":
+			refuse(t, t.Refused)
+		case t.Incomplete:
+			held, err := c.held(ctx, t.CableID, station)
+			if err != nil {
+				return err
 			}
+			if held {
+				duplicates++ // sections delivered again after the cable was whole
+				continue
+			}
+			refuse(t, fmt.Sprintf("truncated: not every one of its %d sections arrived", t.Sections))
+		case t.Kind == cable.KindReceipt:
+			r, problem := c.openReceipt(station, t)
+			if problem != "" {
+				refuse(t, problem)
+				continue
+			}
+			receipts = append(receipts, r)
+		default:
+			plain, problem, notYet := c.open(station, group)
+			if notYet && c.awaitTrust(t, at) {
+				waiting++
+				continue
+			}
+			if problem != "" {
+				refuse(t, problem)
+				continue
+			}
+			a, problem := c.check(station, plain, at)
+			if problem == "" && at.Sub(a.Cable.DTG) > c.replayWindow {
+				held, err := c.held(ctx, a.Cable.ID, station)
+				if err != nil {
+					return err
+				}
+				if !held {
+					problem = fmt.Sprintf("replayed: dated %s, older than the replay window of %s", cable.FormatDTG(a.Cable.DTG), days(c.replayWindow))
+				}
+			}
+			if problem != "" {
+				refuse(plain, problem)
+				continue
+			}
+			arrivals = append(arrivals, a)
+		}
+	}
+	arrivals, conflicts, err := c.store(ctx, station, arrivals)
+	if err != nil {
+		return err
+	}
+	refused = append(refused, conflicts...)
+	if len(receipts) > 0 {
+		if err := c.delivered(ctx, station, receipts, &refused); err != nil {
+			return err
 		}
 	}
 	if len(refused) > 0 {
@@ -66,6 +108,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 			c.log.Warn("cable refused", "station", station, "cable", e.CableID, "reason", e.Detail["reason"])
 		}
 	}
+	c.metrics.duplicates.WithLabelValues(station).Add(float64(duplicates))
 	for _, a := range arrivals {
 		if a.Duplicate {
 			c.metrics.duplicates.WithLabelValues(station).Inc()
@@ -74,20 +117,118 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 		c.metrics.received.WithLabelValues(station).Inc()
 		c.metrics.latency.WithLabelValues(a.Cable.Precedence.String()).Observe(at.Sub(a.Cable.DTG).Seconds())
 	}
+	// Receipts go back for duplicates too: the first may have been lost.
+	if err := c.sendReceipts(ctx, station, arrivals); err != nil {
+		return err
+	}
+	if waiting > 0 {
+		// Returning the batch keeps those cables in custody; what was
+		// stored comes round again as duplicates, stored once.
+		return fmt.Errorf("%d cables at %s sealed under a key generation not trusted yet; an operator must trust the origin's new identity", waiting, station)
+	}
 	return nil
 }
 
-// check verifies a transmission and builds its arrival, or says why it is refused.
-func (c *Centre) check(station string, t *cable.Transmission, at time.Time) (*cable.Arrival, string) {
-	if t.Refused != "" {
-		return nil, t.Refused
+// awaitTrust reports whether a cable sealed under a key generation not
+// trusted yet should wait in custody for the operator to trust it: for
+// up to the replay window's first hour after this centre first saw it,
+// then it is refused like any cable that cannot be verified.
+func (c *Centre) awaitTrust(t *cable.Transmission, now time.Time) bool {
+	key := t.CableID + " " + t.Origin
+	first, seen := c.untrusted.LoadOrStore(key, now)
+	if !seen {
+		c.log.Warn("cable sealed under a key generation not trusted yet; holding it", "cable", t.CableID, "origin", t.Origin)
 	}
+	if now.Sub(first.(time.Time)) < trustGrace {
+		return true
+	}
+	c.untrusted.Delete(key)
+	return false
+}
+
+// trustGrace is how long a cable sealed under a key generation not trusted
+// yet waits for an operator's `cable station trust`.
+const trustGrace = time.Hour
+
+// store writes the arrivals; one the store refuses as conflicting (the
+// same identifier with another text) becomes a security event.
+func (c *Centre) store(ctx context.Context, station string, arrivals []*cable.Arrival) ([]*cable.Arrival, []*cable.Event, error) {
+	if len(arrivals) == 0 {
+		return nil, nil, nil
+	}
+	err := c.records.Receive(ctx, arrivals)
+	if err == nil {
+		return arrivals, nil, nil
+	}
+	if cable.ErrorCode(err) != cable.ECONFLICT {
+		return nil, nil, fmt.Errorf("receive at %s: %w", station, err)
+	}
+	// Find the conflicting arrival by storing them one by one.
+	var stored []*cable.Arrival
+	var refused []*cable.Event
+	for _, a := range arrivals {
+		if err := c.records.Receive(ctx, []*cable.Arrival{a}); err != nil {
+			if cable.ErrorCode(err) != cable.ECONFLICT {
+				return nil, nil, fmt.Errorf("receive at %s: %w", station, err)
+			}
+			refused = append(refused, c.securityEvent(station, transmissionOf(a), cable.ErrorMessage(err)))
+			continue
+		}
+		stored = append(stored, a)
+	}
+	return stored, refused, nil
+}
+
+// held reports whether the cable has been received at station already.
+func (c *Centre) held(ctx context.Context, id, station string) (bool, error) {
+	rec, err := c.records.Cable(ctx, id)
+	if cable.ErrorCode(err) == cable.ENOTFOUND {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up %s: %w", id, err)
+	}
+	return rec.DeliveryFor(station) != nil, nil
+}
+
+// open verifies and decrypts the sealed sections of one cable and joins
+// them, returning the transmission of the whole plain text, or why it is
+// refused and whether only the trust of a new key generation is missing.
+func (c *Centre) open(station string, group []*cable.Transmission) (*cable.Transmission, string, bool) {
+	t := group[0]
+	if t.Sections > 1 && len(group) != t.Sections {
+		return nil, fmt.Sprintf("%d of its %d sections handed over", len(group), t.Sections), false
+	}
+	parts := make([][]byte, len(group))
+	for i, s := range group {
+		if s.SHA256 != cable.SHA256Hex(s.Text) {
+			return nil, "sealed text does not match its SHA-256: altered in transit", false
+		}
+		o, err := c.sealer.Open(station, s.Text)
+		if err != nil {
+			return nil, "seal: " + cable.ErrorMessage(err), errors.Is(err, cable.ErrNotYetTrusted)
+		}
+		if o.CableID != t.CableID || o.Origin != t.Origin {
+			return nil, fmt.Sprintf("envelope says %s from %s, the signed content %s from %s", t.CableID, t.Origin, o.CableID, o.Origin), false
+		}
+		parts[i] = o.Text
+	}
+	text := parts[0]
+	if len(parts) > 1 {
+		var err error
+		if text, err = c.form.Join(parts); err != nil {
+			return nil, "sections do not join: " + cable.ErrorMessage(err), false
+		}
+	}
+	plain := *t
+	plain.Text, plain.SHA256, plain.Section, plain.Sections = text, cable.SHA256Hex(text), 0, 0
+	return &plain, "", false
+}
+
+// check verifies an opened transmission and builds its arrival, or says why it is refused.
+func (c *Centre) check(station string, t *cable.Transmission, at time.Time) (*cable.Arrival, string) {
 	if t.Destination != station {
 		return nil, fmt.Sprintf("addressed to %s, delivered to %s", t.Destination, station)
-	}
-	sum := cable.SHA256Hex(t.Text)
-	if t.SHA256 != sum {
-		return nil, "text does not match its SHA-256: altered in transit"
 	}
 	cb, err := c.form.Parse(t.Text, false)
 	if err != nil {
@@ -117,21 +258,127 @@ func (c *Centre) check(station string, t *cable.Transmission, at time.Time) (*ca
 		return nil, fmt.Sprintf("no routing rules for %s", station)
 	}
 	return &cable.Arrival{
-		Station: station, Cable: cb, Text: t.Text, SHA256: sum, At: at,
+		Station: station, Cable: cb, Text: t.Text, SHA256: t.SHA256, At: at,
 		Distribution: dist, Origin: cable.OriginReceived,
 	}, ""
 }
 
-func (c *Centre) securityEvent(station string, t *cable.Transmission, reason string) *cable.Event {
-	return &cable.Event{
-		Kind: cable.EventSecurity, CableID: t.CableID, Station: station, Actor: "message-centre",
-		Detail: map[string]any{
-			"reason": reason, "origin": t.Origin, "destination": t.Destination,
-			"sha256": cable.SHA256Hex(t.Text), "claimed_sha256": t.SHA256, "bytes": len(t.Text),
-		},
+// openReceipt verifies a receipt returned to station.
+func (c *Centre) openReceipt(station string, t *cable.Transmission) (*cable.DeliveryReceipt, string) {
+	if t.SHA256 != cable.SHA256Hex(t.Text) {
+		return nil, "receipt does not match its SHA-256: altered in transit"
 	}
+	r, signed, sig, err := cable.ParseReceipt(t.Text)
+	if err != nil {
+		return nil, "unreadable receipt: " + err.Error()
+	}
+	if err := c.sealer.Verify(r.Station, signed, sig); err != nil {
+		return nil, "receipt signature: " + cable.ErrorMessage(err)
+	}
+	if r.Station != t.Origin || r.Origin != station || r.CableID != t.CableID {
+		return nil, fmt.Sprintf("envelope says receipt for %s from %s to %s, the signed receipt for %s from %s to %s",
+			t.CableID, t.Origin, station, r.CableID, r.Station, r.Origin)
+	}
+	return r, ""
+}
+
+// delivered records receipts for cables sent from here.
+func (c *Centre) delivered(ctx context.Context, station string, rs []*cable.DeliveryReceipt, refused *[]*cable.Event) error {
+	err := c.records.MarkDelivered(ctx, rs)
+	if cable.ErrorCode(err) == cable.ENOTFOUND && len(rs) > 1 {
+		// Find the receipt for a cable never sent from here.
+		var ok []*cable.DeliveryReceipt
+		for _, r := range rs {
+			if err := c.records.MarkDelivered(ctx, []*cable.DeliveryReceipt{r}); err != nil {
+				if cable.ErrorCode(err) != cable.ENOTFOUND {
+					return fmt.Errorf("record receipts at %s: %w", station, err)
+				}
+				*refused = append(*refused, c.receiptRefused(station, r, err))
+				continue
+			}
+			ok = append(ok, r)
+		}
+		rs, err = ok, nil
+	} else if cable.ErrorCode(err) == cable.ENOTFOUND {
+		*refused = append(*refused, c.receiptRefused(station, rs[0], err))
+		rs, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("record receipts at %s: %w", station, err)
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	events := make([]*cable.Event, len(rs))
+	for i, r := range rs {
+		events[i] = &cable.Event{Kind: cable.EventDelivered, CableID: r.CableID, Station: station, Actor: "message-centre",
+			Detail: map[string]any{"destination": r.Station, "received_at": r.ReceivedAt.UTC().Format(time.RFC3339Nano), "control_number": r.ControlNumber}}
+	}
+	if err := c.records.AppendEvents(ctx, events); err != nil {
+		return fmt.Errorf("record receipts at %s: %w", station, err)
+	}
+	c.metrics.receipts.Add(float64(len(rs)))
+	return nil
+}
+
+func (c *Centre) receiptRefused(station string, r *cable.DeliveryReceipt, err error) *cable.Event {
+	return &cable.Event{Kind: cable.EventSecurity, CableID: r.CableID, Station: station, Actor: "message-centre",
+		Detail: map[string]any{"reason": "receipt for a transmission not sent from here: " + cable.ErrorMessage(err), "origin": r.Station}}
+}
+
+// sendReceipts signs a receipt for each arrival and hands it to the
+// transport for the cable's origin. A cable from a station this node
+// hosts was marked received when it was stored.
+func (c *Centre) sendReceipts(ctx context.Context, station string, arrivals []*cable.Arrival) error {
+	var out []*cable.Transmission
+	for _, a := range arrivals {
+		if c.hosted[a.Cable.Station] {
+			continue
+		}
+		r := &cable.DeliveryReceipt{CableID: a.Cable.ID, Origin: a.Cable.Station, Station: station,
+			ReceivedAt: a.Receipt.At, ControlNumber: a.Receipt.ControlNumber}
+		sig, err := c.sealer.Sign(station, r.SignedBytes())
+		if err != nil {
+			return fmt.Errorf("sign receipt for %s: %w", a.Cable.ID, err)
+		}
+		text := cable.MarshalReceipt(r, sig)
+		out = append(out, &cable.Transmission{Kind: cable.KindReceipt, CableID: a.Cable.ID, Origin: station, Destination: a.Cable.Station,
+			Precedence: a.Cable.Precedence, Text: text, SHA256: cable.SHA256Hex(text), QueuedAt: c.now().UTC()})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if err := c.transport.Send(ctx, out); err != nil {
+		return fmt.Errorf("send receipts from %s: %w", station, err)
+	}
+	return nil
+}
+
+func (c *Centre) securityEvent(station string, t *cable.Transmission, reason string) *cable.Event {
+	d := map[string]any{
+		"reason": reason, "origin": t.Origin, "destination": t.Destination,
+		"sha256": cable.SHA256Hex(t.Text), "claimed_sha256": t.SHA256, "bytes": len(t.Text),
+	}
+	if t.Kind != "" {
+		d["kind"] = t.Kind
+	}
+	if t.Sections > 0 {
+		d["section"], d["sections"] = t.Section, t.Sections
+	}
+	if len(t.Route) > 0 {
+		d["route"] = strings.Join(t.Route, " ")
+	}
+	return &cable.Event{Kind: cable.EventSecurity, CableID: t.CableID, Station: station, Actor: "message-centre", Detail: d}
 }
 
 func transmissionOf(a *cable.Arrival) *cable.Transmission {
 	return &cable.Transmission{CableID: a.Cable.ID, Origin: a.Cable.Station, Destination: a.Station, Text: a.Text, SHA256: a.SHA256}
+}
+
+// days writes a duration of whole days as "30 days".
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }

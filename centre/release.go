@@ -43,6 +43,17 @@ func (c *Centre) prepare(u *cable.User, draft *cable.Cable, at time.Time) (*cabl
 	if err := cable.Validate(d, cable.ValidateOptions{Directory: c.dir, Drafter: u, At: at, Draft: true}); err != nil {
 		return nil, err
 	}
+	// A cable that cannot be sealed to an addressee would wait in the
+	// outbox for ever: refuse it now and say what the operator must do.
+	var ps cable.Problems
+	for _, dest := range d.Destinations() {
+		if err := c.sealer.CanSeal(d.Station, dest); err != nil {
+			ps.Add("to", "%s: %s", dest, cable.ErrorMessage(err))
+		}
+	}
+	if err := ps.Err("cable cannot be sealed to every addressee"); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -2,6 +2,7 @@ package centre
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -38,28 +39,136 @@ func (c *Centre) transmitLoop(ctx context.Context) error {
 	}
 }
 
+// transmitOnce seals a batch of queued transmissions, each cut into
+// sections when it is longer than the channel carries, hands them to the
+// transport and marks them sent. It returns how many it took from the
+// outbox, sealed or not.
 func (c *Centre) transmitOnce(ctx context.Context) (int, error) {
 	ts, err := c.records.PendingTransmissions(ctx, transmitBatch)
 	if err != nil || len(ts) == 0 {
 		return 0, err
 	}
+	var wire []*cable.Transmission
+	var sent []*cable.Transmission
+	var alerts []*cable.Event
+	for _, t := range ts {
+		parts, err := c.seal(t)
+		if err != nil {
+			key := t.CableID + " " + t.Destination
+			if _, seen := c.unsealable.LoadOrStore(key, true); !seen {
+				c.log.Error("cannot seal transmission; it stays queued", "cable", t.CableID, "destination", t.Destination, "err", err)
+				alerts = append(alerts, c.alertEvent(t.Origin, fmt.Sprintf("cannot seal %s for %s: %s", t.CableID, t.Destination, cable.ErrorMessage(err)),
+					map[string]any{"cable": t.CableID, "destination": t.Destination}))
+			}
+			continue
+		}
+		wire = append(wire, parts...)
+		sent = append(sent, t)
+	}
+	if len(alerts) > 0 {
+		if err := c.records.AppendEvents(ctx, alerts); err != nil {
+			return 0, err
+		}
+		c.metrics.alerts.Add(float64(len(alerts)))
+	}
+	if len(wire) == 0 {
+		return len(ts), nil
+	}
 	start := time.Now()
-	if err := c.transport.Send(ctx, ts); err != nil {
+	if err := c.transport.Send(ctx, wire); err != nil {
 		return 0, err
 	}
 	c.metrics.sendSeconds.Observe(time.Since(start).Seconds())
+	// The hop of the first part is the cable's: every section goes the same way.
+	hop := map[string]string{}
+	for _, w := range wire {
+		hop[w.CableID+" "+w.Destination] = w.Hop
+	}
+	for _, t := range sent {
+		// A cable still in the originating station's own custody is not
+		// yet in transit anywhere: its forwarder reports the first hop.
+		if h := hop[t.CableID+" "+t.Destination]; h != t.Origin {
+			t.Hop = h
+		}
+	}
 	at := c.now().UTC()
-	if err := c.records.MarkTransmitted(ctx, ts, at); err != nil {
+	if err := c.records.MarkTransmitted(ctx, sent, at); err != nil {
 		return 0, err
 	}
-	events := make([]*cable.Event, len(ts))
-	for i, t := range ts {
+	events := make([]*cable.Event, len(sent))
+	for i, t := range sent {
 		events[i] = &cable.Event{At: at, Kind: cable.EventTransmitted, CableID: t.CableID, Station: t.Origin, Actor: "message-centre",
 			Detail: map[string]any{"destination": t.Destination, "precedence": t.Precedence.String()}}
 	}
 	if err := c.records.AppendEvents(ctx, events); err != nil {
 		return 0, err
 	}
-	c.metrics.transmitted.Add(float64(len(ts)))
+	c.metrics.transmitted.Add(float64(len(sent)))
 	return len(ts), nil
+}
+
+// seal cuts t's text into sections when it is longer than the channel
+// carries and seals each (signed by the origin, encrypted to the
+// destination), returning what goes on the wire.
+func (c *Centre) seal(t *cable.Transmission) ([]*cable.Transmission, error) {
+	parts := [][]byte{t.Text}
+	if len(t.Text) > c.sectionLimit {
+		cb, err := c.form.Parse(t.Text, false)
+		if err != nil {
+			return nil, fmt.Errorf("read %s to cut it: %w", t.CableID, err)
+		}
+		cb.ID = t.CableID
+		if parts, err = c.form.Cut(cb, c.sectionLimit); err != nil {
+			return nil, fmt.Errorf("cut %s: %w", t.CableID, err)
+		}
+	}
+	out := make([]*cable.Transmission, len(parts))
+	for i, p := range parts {
+		sealed, err := c.sealer.Seal(t.Origin, t.CableID, p, []string{t.Destination})
+		if err != nil {
+			return nil, err
+		}
+		w := *t
+		w.Kind, w.Text, w.SHA256 = cable.KindCable, sealed, cable.SHA256Hex(sealed)
+		if len(parts) > 1 {
+			w.Section, w.Sections = i+1, len(parts)
+		}
+		out[i] = &w
+	}
+	return out, nil
+}
+
+// forwardLoop relays what is in custody at station for other stations,
+// and follows this node's own cables to the hop that took them.
+func (c *Centre) forwardLoop(ctx context.Context, station string) error {
+	return c.transport.Forward(ctx, station, func(ctx context.Context, ts []*cable.Transmission) error {
+		var moved []*cable.Transmission
+		var refused []*cable.Event
+		seen := map[string]bool{}
+		for _, t := range ts {
+			if t.Refused != "" {
+				refused = append(refused, c.securityEvent(station, t, t.Refused))
+				continue
+			}
+			key := t.CableID + " " + t.Destination
+			if t.Kind == cable.KindReceipt || !c.hosted[t.Origin] || seen[key] {
+				continue
+			}
+			seen[key] = true
+			moved = append(moved, t)
+		}
+		c.metrics.forwarded.WithLabelValues(station).Add(float64(len(ts) - len(refused)))
+		if len(refused) > 0 {
+			if err := c.records.AppendEvents(ctx, refused); err != nil {
+				return fmt.Errorf("record refused transmissions at %s: %w", station, err)
+			}
+			c.metrics.security.Add(float64(len(refused)))
+		}
+		if len(moved) > 0 {
+			if err := c.records.MarkTransmitted(ctx, moved, c.now().UTC()); err != nil {
+				return fmt.Errorf("follow cables from %s: %w", station, err)
+			}
+		}
+		return nil
+	})
 }
