@@ -212,6 +212,14 @@ func (fakeForm) Render(c *cable.Cable) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// Cut and Join: the web UI never sections a cable.
+func (f fakeForm) Cut(c *cable.Cable, limit int) ([][]byte, error) {
+	b, err := f.Render(c)
+	return [][]byte{b}, err
+}
+
+func (fakeForm) Join(parts [][]byte) ([]byte, error) { return bytes.Join(parts, nil), nil }
+
 func (fakeForm) Parse(text []byte, draft bool) (*cable.Cable, error) {
 	if bytes.HasPrefix(text, []byte("BAD")) {
 		return nil, cable.Invalid("invalid text", []cable.Problem{{Field: "line 1", Message: "want a precedence line"}, {Field: "line 3", Message: "no TO line"}})
@@ -250,7 +258,7 @@ func receivedRecord() *cable.Record {
 	return &cable.Record{
 		Cable: c, Text: text, SHA256: cable.SHA256Hex(text), Origin: cable.OriginReceived, StoredAt: c.Received.At,
 		Deliveries:    []cable.Delivery{{Station: "STATE", Receipt: *c.Received, Distribution: *c.Distribution}},
-		Transmissions: []cable.TransmissionState{{Destination: "STATE", State: cable.TransmissionReceived, QueuedAt: c.DTG, SentAt: &sent, ReceivedAt: &c.Received.At}},
+		Transmissions: []cable.TransmissionState{{Destination: "STATE", State: cable.TransmissionReceived, QueuedAt: c.DTG, SentAt: &sent, ReceivedAt: &c.Received.At, Hop: "WAR", ControlNumber: "8963"}},
 		AnsweredBy:    []string{"2026STATE00300"},
 	}
 }

@@ -180,7 +180,7 @@ func TestCableViewRendering(t *testing.T) {
 		`<span class="mono">LONDON 17</span> <small>(not held)</small>`,
 		`<a class="mono" href="/cables/2026STATE00300">2026STATE00300</a>`,
 		`<a href="/cables/2026MOSCOW00511.txt" type="text/plain">Plain text</a>`,
-		`<span class="state state-received">received</span>`,
+		`<span class="state state-received">received 2026-02-22 20:52Z, control 8963</span>`,
 		`reader.eur`,
 	} {
 		if !strings.Contains(page, want) {
@@ -233,7 +233,7 @@ func TestInboxSentSearchPages(t *testing.T) {
 
 	drafter, _ := env.signIn(t, drafterMoscow)
 	page = body(t, env.page("/sent", drafter))
-	if !strings.Contains(page, `<span class="mono">STATE</span> <span class="state state-received">received</span> 2026-02-22 20:52Z`) {
+	if !strings.Contains(page, `<span class="mono">STATE</span> <span class="state state-received">received 2026-02-22 20:52Z, control 8963</span>`) {
 		t.Errorf("sent list lacks the delivery state")
 	}
 }

@@ -127,7 +127,16 @@ var templateFuncs = template.FuncMap{
 		}
 		return cable.FormatDTG(t)
 	},
-	"utc":     formatUTC,
+	"utc": formatUTC,
+	// delivery says where a transmission is: queued, in transit at a
+	// relay, received with its control number, overdue.
+	"delivery": func(s cable.TransmissionState, p cable.Precedence) string { return s.Describe(p, time.Now()) },
+	"deliveryClass": func(s cable.TransmissionState, p cable.Precedence) string {
+		if s.Overdue(p, time.Now()) {
+			return "overdue"
+		}
+		return s.State
+	},
 	"snippet": snippetHTML,
 	"join": func(xs any, sep string) string {
 		switch v := xs.(type) {
