@@ -19,6 +19,7 @@ import (
 	cable "github.com/cable-archive/cable"
 	"github.com/cable-archive/cable/centre"
 	"github.com/cable-archive/cable/nats"
+	"github.com/cable-archive/cable/seal"
 	"github.com/cable-archive/cable/sqlite"
 )
 
@@ -33,9 +34,12 @@ type benchResult struct {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--n N] [--workers W] [--json]", stdout, stderr)
+	fs := newFlagSet("bench", "bench [--n N] [--workers W] [--network [--backlog B --flash-runs R]] [--json]", stdout, stderr)
 	n := fs.Int("n", 5000, "`number` of cables to release")
 	workers := fs.Int("workers", 64, "concurrent releasing `clients`")
+	network := fs.Bool("network", false, "measure the three-node network (post, relay, hub) instead of one node")
+	backlog := fs.Int("backlog", 100000, "with --network: ROUTINE `cables` queued at the post before the FLASH runs (0: skip)")
+	flashRuns := fs.Int("flash-runs", 30, "with --network: FLASH `cables` timed behind the backlog")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -45,6 +49,30 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	if *network {
+		progress := stderr
+		nb, err := benchNetwork(ctx, tmp, *n, *workers, *backlog, *flashRuns, progress)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(nb)
+		}
+		fmt.Fprintf(stdout, "%d cables of about 4 KB, %d releasing clients, three nodes joined by leaf links\n", *n, *workers)
+		for _, r := range []benchResult{nb.Cables, nb.Raw} {
+			fmt.Fprintf(stdout, "  %-72s %8.0f cables/s  (%.2fs)\n", r.Name, r.PerSecond, r.Seconds)
+		}
+		fmt.Fprintf(stdout, "  ours / raw: %.2f\n", nb.Cables.PerSecond/nb.Raw.PerSecond)
+		for _, p := range cable.Precedences() {
+			if l, ok := nb.Latency[p.String()]; ok {
+				fmt.Fprintf(stdout, "  latency under load %-9s n=%-5d p50 %8.1f ms  p99 %8.1f ms  max %8.1f ms\n", p, l.N, l.P50, l.P99, l.Max)
+			}
+		}
+		if nb.Flash != nil {
+			fmt.Fprintf(stdout, "  FLASH behind %d ROUTINE: n=%d p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", nb.Backlog, nb.Flash.N, nb.Flash.P50, nb.Flash.P99, nb.Flash.Max)
+		}
+		return nil
+	}
 
 	ours, err := benchReleasePath(ctx, filepath.Join(tmp, "node"), *n, *workers)
 	if err != nil {
@@ -124,13 +152,21 @@ func benchReleasePath(ctx context.Context, data string, n, workers int) (release
 		return out, err
 	}
 	defer rec.Close()
-	tr, err := nats.Open(ctx, nats.Options{StoreDir: filepath.Join(data, jetstreamDir), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	stations := []string{"MOSCOW", "STATE"}
+	if err := demoKeys(data, stations); err != nil {
+		return out, err
+	}
+	keys, err := seal.OpenKeyrings(filepath.Join(data, "keys"), stations)
+	if err != nil {
+		return out, err
+	}
+	tr, err := nats.Open(ctx, nats.Options{StoreDir: filepath.Join(data, jetstreamDir), Stations: stations, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return out, err
 	}
 	defer tr.Close()
 	c, err := centre.New(centre.Config{Records: rec, Transport: tr, Form: newForm(dir), Directory: dir, Rules: rules,
-		Stations: []string{"MOSCOW", "STATE"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Stations: stations, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sealer: keys})
 	if err != nil {
 		return out, err
 	}

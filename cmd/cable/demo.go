@@ -18,6 +18,7 @@ import (
 
 	cable "github.com/cable-archive/cable"
 	"github.com/cable-archive/cable/centre"
+	"github.com/cable-archive/cable/seal"
 )
 
 // demoPasswordsFile keeps the demo users' passwords so a demo node can be
@@ -172,6 +173,17 @@ func seedDemoTraffic(ctx context.Context, n *node) error {
 		if !n.centre.Hosts(draft.Station) {
 			continue
 		}
+		// A demo node running alone trusts only the stations it has been
+		// told of: leave out the addressees it cannot seal to.
+		to := draft.To[:0]
+		for _, a := range draft.To {
+			if n.sealer.CanSeal(draft.Station, a.Station) == nil {
+				to = append(to, a)
+			}
+		}
+		if draft.To = to; !slices.ContainsFunc(to, func(a cable.Addressee) bool { return a.Role == cable.RoleAction }) {
+			continue
+		}
 		name := "drafter." + strings.ToLower(draft.Station)
 		u, _, err := n.records.UserByName(ctx, name)
 		if err != nil {
@@ -179,6 +191,36 @@ func seedDemoTraffic(ctx context.Context, n *node) error {
 		}
 		if _, err := n.centre.Release(ctx, u, draft); err != nil {
 			return fmt.Errorf("release demo cable %q: %w", draft.Subject, err)
+		}
+	}
+	return nil
+}
+
+// demoKeys makes keys for every hosted station that has none and has the
+// hosted stations trust one another, as their operators would. Stations
+// on other nodes are trusted only by an operator's `cable station trust`.
+func demoKeys(data string, stations []string) error {
+	rings := make([]*seal.Keyring, len(stations))
+	for i, s := range stations {
+		k, err := seal.Open(keysDir(data, s))
+		if cable.ErrorCode(err) == cable.ENOTFOUND {
+			k, err = seal.Init(keysDir(data, s), s)
+		}
+		if err != nil {
+			return fmt.Errorf("station %s: %w", s, err)
+		}
+		rings[i] = k
+	}
+	for _, k := range rings {
+		for _, other := range rings {
+			if other == k {
+				continue
+			}
+			for _, id := range other.Identities() {
+				if _, err := k.Trust(id.Marshal()); err != nil {
+					return fmt.Errorf("%s trusting %s: %w", k.Station(), other.Station(), err)
+				}
+			}
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	cable "github.com/cable-archive/cable"
 	"github.com/cable-archive/cable/nats"
+	"github.com/cable-archive/cable/seal"
 )
 
 func user(t *testing.T, n *testNode, name string) *cable.User {
@@ -166,11 +168,14 @@ func TestInvalidDraftNamesEveryProblem(t *testing.T) {
 }
 
 // TestForgedTransmissionsAreRefused puts hostile messages on the wire, as
-// someone with access to the NATS server could: each is refused and
-// recorded as a security event, the genuine cable stays as released, and
-// the node keeps serving.
+// someone with access to the NATS server could: altered sealed bytes,
+// garbage, a cable replaced under a genuine identifier, no envelope at
+// all, a cable sealed with an impostor's keys, an old cable replayed, and
+// a cable whose sections stop coming. Each is refused and recorded as a
+// security event, the genuine cable stays as released, and the node keeps
+// serving.
 func TestForgedTransmissionsAreRefused(t *testing.T) {
-	n := startTestNodeWith(t, nodeConfig{NATSListen: "127.0.0.1:0"})
+	n := startTestNodeWith(t, nodeConfig{NATSClientListen: "127.0.0.1:0", SectionTimeout: 2 * time.Second})
 	ctx := context.Background()
 	rec, err := n.centre.Release(ctx, user(t, n, "drafter.paris"), func() *cable.Cable {
 		c := benchCable(1)
@@ -187,54 +192,130 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	altered := []byte(strings.Replace(string(rec.Text), "Embassy", "Enemyyy", 1))
-	publish := func(text []byte, id, sum string) {
+	form := newForm(n.dir)
+	sealAs := func(s cable.Sealer, id string, text []byte) []byte {
 		t.Helper()
-		m := natsgo.NewMsg("cable.to.STATE.Z")
+		b, err := s.Seal("PARIS", id, text, []string{"STATE"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	publish := func(sealed []byte, id string, section, sections int) {
+		t.Helper()
+		m := natsgo.NewMsg("cable.STATE.in.Z")
 		m.Header.Set(nats.HeaderCableID, id)
 		m.Header.Set(nats.HeaderOrigin, "PARIS")
 		m.Header.Set(nats.HeaderDestination, "STATE")
 		m.Header.Set(nats.HeaderPrecedence, "FLASH")
-		m.Header.Set(nats.HeaderSHA256, sum)
+		m.Header.Set(nats.HeaderSHA256, cable.SHA256Hex(sealed))
 		m.Header.Set(nats.HeaderQueuedAt, time.Now().UTC().Format(time.RFC3339Nano))
-		m.Data = text
+		m.Header.Set(nats.HeaderKind, cable.KindCable)
+		m.Header.Set(nats.HeaderRoute, "PARIS")
+		if sections > 0 {
+			m.Header.Set(nats.HeaderSection, strconv.Itoa(section))
+			m.Header.Set(nats.HeaderSections, strconv.Itoa(sections))
+		}
+		m.Data = sealed
 		if err := nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Altered in transit: the text no longer matches its hash.
-	publish(altered, rec.Cable.ID, rec.SHA256)
-	// Garbage with a matching hash.
-	publish([]byte("garbage\x00\xff"), "2026PARIS99999", cable.SHA256Hex([]byte("garbage\x00\xff")))
-	// Same identifier, different text, hashed to match: a replaced cable.
-	publish(altered, rec.Cable.ID, cable.SHA256Hex(altered))
+	// Altered in transit: a byte of the sealed cable flipped, the hash made to match.
+	flipped := sealAs(n.sealer, rec.Cable.ID, rec.Text)
+	flipped[len(flipped)-10] ^= 1
+	publish(flipped, rec.Cable.ID, 0, 0)
+	// Garbage.
+	publish([]byte("garbage\x00\xff"), "2026PARIS99999", 0, 0)
+	// Same identifier, different text, sealed with PARIS's own keys: a replaced cable.
+	altered := []byte(strings.Replace(string(rec.Text), "Embassy", "Enemyyy", 1))
+	publish(sealAs(n.sealer, rec.Cable.ID, altered), rec.Cable.ID, 0, 0)
 	// No envelope at all.
-	if err := nc.Publish("cable.to.STATE.Z", []byte("\x00\x01")); err != nil {
+	if err := nc.Publish("cable.STATE.in.Z", []byte("\x00\x01")); err != nil {
 		t.Fatal(err)
+	}
+	// Sealed with an impostor's keys in PARIS's name.
+	impostor, err := seal.Init(filepath.Join(t.TempDir(), "PARIS"), "PARIS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateKeys, err := seal.Open(keysDir(n.cfg.Data, "STATE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := impostor.Trust(stateKeys.Export()); err != nil {
+		t.Fatal(err)
+	}
+	forged := benchCable(2)
+	forged.Station, forged.Serial, forged.DTG = "PARIS", 77, time.Now().UTC().Truncate(time.Minute)
+	forged.ID = cable.Identifier(forged.DTG.Year(), "PARIS", 77)
+	forgedText, err := form.Render(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := impostor.Seal(forgedText, forged.ID, []string{"STATE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(s.Marshal(), forged.ID, 0, 0)
+	// An old cable, genuinely sealed, replayed: dated 40 days ago and never held.
+	old := benchCable(3)
+	old.Station, old.Serial, old.DTG = "PARIS", 78, time.Now().UTC().AddDate(0, 0, -40).Truncate(time.Minute)
+	old.ID = cable.Identifier(old.DTG.Year(), "PARIS", 78)
+	oldText, err := form.Render(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(sealAs(n.sealer, old.ID, oldText), old.ID, 0, 0)
+	// Truncated: two of three sections, then nothing.
+	long := benchCable(4)
+	long.Station, long.Serial, long.DTG = "PARIS", 79, time.Now().UTC().Truncate(time.Minute)
+	long.ID = cable.Identifier(long.DTG.Year(), "PARIS", 79)
+	parts, err := form.Cut(long, 2000)
+	if err != nil || len(parts) < 3 {
+		t.Fatalf("cut: %v, %d parts", err, len(parts))
+	}
+	for i := range 2 {
+		publish(sealAs(n.sealer, long.ID, parts[i]), long.ID, i+1, len(parts))
 	}
 	nc.Flush()
 
-	deadline := time.Now().Add(20 * time.Second)
+	want := []string{"seal: Sealed cable is altered", "malformed transmission", "is held with", "seal: Signature does not verify", "replayed: dated", "truncated"}
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		evs, err := n.records.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) >= 4 {
+		var reasons []string
+		for _, e := range evs {
+			r, _ := e.Detail["reason"].(string)
+			reasons = append(reasons, r)
+		}
+		all := strings.Join(reasons, "\n")
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(all, w) {
+				missing = w
+			}
+		}
+		if missing == "" && len(evs) >= 7 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d security events, want 4", len(evs))
+			t.Fatalf("%d security events, want 7; none says %q:\n%s", len(evs), missing, all)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	// The genuine cable is held, unchanged; the forgery is nowhere.
+	// The genuine cable is held, unchanged; the forgeries are nowhere.
 	got, err := n.records.Cable(ctx, rec.Cable.ID)
 	if err != nil || got.SHA256 != rec.SHA256 {
 		t.Fatalf("genuine cable: %v %v", err, got)
 	}
-	if _, err := n.records.Cable(ctx, "2026PARIS99999"); cable.ErrorCode(err) != cable.ENOTFOUND {
-		t.Fatalf("garbage stored: %v", err)
+	for _, id := range []string{"2026PARIS99999", forged.ID, old.ID, long.ID} {
+		if _, err := n.records.Cable(ctx, id); cable.ErrorCode(err) != cable.ENOTFOUND {
+			t.Errorf("forgery %s stored: %v", id, err)
+		}
 	}
 	rep, err := n.records.Verify(ctx)
 	if err != nil || len(rep.Problems) > 0 {

@@ -8,6 +8,7 @@
 //	cable import transcript FILE | import tei FILE
 //	cable verify --data DIR
 //	cable bench
+//	cable chaos
 //
 // Every subcommand has --help. This is the only place that knows every
 // package of the system and wires them together.
@@ -74,6 +75,7 @@ Usage:
   cable import     import historical records (transcript, tei)
   cable verify     check the records and the event log are intact
   cable station    make, export, trust and rotate a station's keys
+  cable chaos      run the network's fault tests against real processes
   cable bench      measure the release path against raw JetStream
 
 Run "cable COMMAND --help" for a command's flags.
@@ -120,6 +122,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runStation(ctx, rest, stdin, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "chaos":
+		return runChaos(ctx, rest, stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -26,6 +26,7 @@ const (
 	directoryFile = "stations.conf"
 	rulesFile     = "routing.rules"
 	databaseFile  = "cable.db"
+	routesFile    = "routes.conf"
 	jetstreamDir  = "jetstream"
 )
 
@@ -84,6 +85,40 @@ func (d dataDir) rules(dir *cable.Directory) (*cable.RoutingRules, error) {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return rr, nil
+}
+
+// routes reads the routes file, if there is one: without it every
+// destination is sent direct. With demo and no file, a node that hosts no
+// relay routes everything via the demo relay WAR, as the demo network's
+// posts and hub do.
+func (d dataDir) routes(dir *cable.Directory, demo bool, hosted []string) (*cable.Routes, error) {
+	p := filepath.Join(d.path, routesFile)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if !demo || hostsRelay(dir, hosted) {
+			return nil, nil
+		}
+		b = []byte("# Demo routes: everything goes by the relay WAR.\n* via WAR\n")
+		if err := writeFileAtomic(p, b, 0o640); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	r, err := cable.ParseRoutes(b, dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return r, nil
+}
+
+func hostsRelay(dir *cable.Directory, hosted []string) bool {
+	for _, s := range hosted {
+		if st, err := dir.Station(s); err == nil && st.Kind == cable.Relay {
+			return true
+		}
+	}
+	return false
 }
 
 // openRecords opens the records store: PostgreSQL when dsn is given,

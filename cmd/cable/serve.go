@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,20 +22,39 @@ import (
 	"github.com/cable-archive/cable/centre"
 	cablehttp "github.com/cable-archive/cable/http"
 	"github.com/cable-archive/cable/nats"
+	"github.com/cable-archive/cable/seal"
 )
 
 // nodeConfig is what a node is started with.
 type nodeConfig struct {
-	Data       string
-	Addr       string
-	Demo       bool
-	Postgres   string
-	Stations   []string
-	NATSURL    string
+	Data     string
+	Addr     string
+	Demo     bool
+	Postgres string
+	Stations []string
+	NATSURL  string
+	// NATSListen exposes the embedded NATS server for leaf-node
+	// connections from posts and relays; Hub joins a hub as a leaf node.
 	NATSListen string
-	TLSCert    string
-	TLSKey     string
-	Logger     *slog.Logger
+	Hub        string
+	// NATSClientListen exposes the embedded server to NATS clients.
+	NATSClientListen string
+	// NATSMaxBytes is the transport store's disk budget; 0 is unlimited.
+	NATSMaxBytes int64
+	// NATSNoSync lets JetStream acknowledge custody before its files are
+	// synced: faster, and a power loss can lose what was acknowledged.
+	NATSNoSync bool
+	// MaxMessage is the channel's message limit; longer cables go in
+	// sections. 0: the transport's default.
+	MaxMessage int
+	// SectionTimeout overrides how long a cable's sections are held
+	// waiting for the rest (tests).
+	SectionTimeout time.Duration
+	// WatchInterval overrides the speed-of-service watch's period.
+	WatchInterval time.Duration
+	TLSCert       string
+	TLSKey        string
+	Logger        *slog.Logger
 }
 
 // node is one running process: records, transport, message centre and
@@ -44,6 +64,7 @@ type node struct {
 	dir       *cable.Directory
 	records   cable.Records
 	transport *nats.Transport
+	sealer    *seal.Keyrings
 	centre    *centre.Centre
 	server    *http.Server
 	listener  net.Listener
@@ -67,7 +88,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Postgres, "postgres", "", "keep records in PostgreSQL at this `DSN` instead of the data directory's SQLite file")
 	fs.StringVar(&stations, "station", "", "comma-separated `codes` of the stations this node hosts (default: every station of the directory)")
 	fs.StringVar(&cfg.NATSURL, "nats", "", "connect to an external NATS server at this `URL` instead of embedding one")
-	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS server on this `host:port`")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "accept leaf-node connections from posts and relays on this `host:port` (a hub or relay)")
+	fs.StringVar(&cfg.Hub, "hub", "", "join the hub or relay at this leaf-node `URL` (nats://host:port); the node keeps working while the link is down")
+	fs.StringVar(&cfg.NATSClientListen, "nats-client-listen", "", "expose the embedded NATS server to NATS clients on this `host:port`")
+	fs.Int64Var(&cfg.NATSMaxBytes, "nats-max-bytes", 0, "disk budget in `bytes` for cables in custody; beyond it custody is refused and senders wait (0: no limit)")
+	fs.IntVar(&cfg.MaxMessage, "max-message", 0, "the channel's message limit in `bytes`; longer cables are cut into sections (default 8 MiB)")
+	fs.BoolVar(&cfg.NATSNoSync, "nats-no-sync", false, "acknowledge custody before JetStream has synced it to disk (faster; a power loss may lose cables)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file` (cookies become Secure)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` for --tls-cert")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
@@ -140,18 +166,48 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if n.records, err = d.openRecords(ctx, cfg.Postgres); err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	if n.transport, err = nats.Open(ctx, nats.Options{
-		StoreDir: filepath.Join(cfg.Data, jetstreamDir), Listen: cfg.NATSListen, URL: cfg.NATSURL, Logger: log.With("component", "nats"),
-	}); err != nil {
+	routes, err := d.routes(dir, cfg.Demo, cfg.Stations)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if err := demoKeys(cfg.Data, cfg.Stations); err != nil {
+			return nil, fmt.Errorf("demo keys: %w", err)
+		}
+	}
+	if n.sealer, err = seal.OpenKeyrings(filepath.Join(cfg.Data, "keys"), cfg.Stations); err != nil {
+		return nil, err
+	}
+	n.sealer.SetLogger(log.With("component", "keys"))
+	// The centre is made after the transport, which calls it with alerts.
+	var alerts atomic.Pointer[centre.Centre]
+	nopts := nats.Options{
+		StoreDir: filepath.Join(cfg.Data, jetstreamDir), URL: cfg.NATSURL,
+		Listen: cfg.NATSClientListen, LeafListen: cfg.NATSListen, Hub: cfg.Hub,
+		Stations: cfg.Stations, Routes: routes, MaxBytes: cfg.NATSMaxBytes, MaxPayload: int32(cfg.MaxMessage), SectionTimeout: cfg.SectionTimeout, SyncAlways: !cfg.NATSNoSync,
+		ServerName: "cable-" + cfg.Stations[0], Logger: log.With("component", "nats"),
+		OnAlert: func(station, reason string) {
+			if c := alerts.Load(); c != nil {
+				go c.Alert(context.Background(), station, reason) // the transport must not wait on the records
+			}
+		},
+	}
+	if cfg.NATSURL == "" && (cfg.Hub != "" || cfg.NATSListen != "") {
+		// Each node of a network keeps its own JetStream domain.
+		nopts.Domain = cfg.Stations[0]
+	}
+	if n.transport, err = nats.Open(ctx, nopts); err != nil {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
 	metrics := centre.NewMetrics()
 	if n.centre, err = centre.New(centre.Config{
 		Records: n.records, Transport: n.transport, Form: newForm(dir), Directory: dir, Rules: rules,
 		Stations: cfg.Stations, Logger: log.With("component", "centre"), Metrics: metrics,
+		Sealer: n.sealer, SectionLimit: n.transport.MaxPayload() - sealOverhead, WatchInterval: cfg.WatchInterval,
 	}); err != nil {
 		return nil, err
 	}
+	alerts.Store(n.centre)
 	if cfg.Demo {
 		if n.DemoPasswords, err = seedDemoUsers(ctx, d, n.records, dir, cfg.Stations); err != nil {
 			return nil, fmt.Errorf("demo users: %w", err)
@@ -185,6 +241,11 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	go func() {
 		defer n.wg.Done()
 		watchRules(runCtx, d, dir, n.centre, log)
+	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		watchKeys(runCtx, n.sealer, log)
 	}()
 
 	if n.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -227,6 +288,28 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	}
 	log.Info("node started", "url", n.URL, "stations", cfg.Stations, "data", cfg.Data)
 	return n, nil
+}
+
+// sealOverhead is what sealing adds to a section's text: the envelope,
+// the signed content header and age's header for one recipient, with room
+// to spare.
+const sealOverhead = 4 << 10
+
+// watchKeys re-reads the trusted public identities now and then, so that
+// an operator's `cable station trust` takes effect without a restart.
+func watchKeys(ctx context.Context, k *seal.Keyrings, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := k.Reload(); err != nil {
+			log.Error("station keys not reloaded", "err", describe(err))
+		}
+	}
 }
 
 // health reports whether the records answer.

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	cable "github.com/cable-archive/cable"
+)
+
+// netBench is what `cable bench --network` measures on the three-node
+// network (post MOSCOW, relay WAR, hub STATE), each node in this process
+// with its own embedded NATS server (custody synced), SQLite records and
+// keys, the servers joined by leaf-node links over loopback TCP.
+type netBench struct {
+	// Cables is release at the post to stored and distributed at the hub,
+	// signed, encrypted and in synced custody at every hop.
+	Cables benchResult `json:"cables"`
+	// Raw is JetStream publish of the same bytes from a client of the
+	// post's server into a stream on the hub's server, across the same
+	// leaf links, synced, all acknowledgements awaited.
+	Raw benchResult `json:"raw"`
+	// Latency is release to stored at the hub under that load, by precedence.
+	Latency map[string]latency `json:"latency"`
+	// Flash is release to stored at the hub for FLASH cables released
+	// while a ROUTINE backlog drains through the network.
+	Flash   *latency `json:"flash_behind_backlog,omitempty"`
+	Backlog int      `json:"backlog,omitempty"`
+}
+
+// latency is a distribution of delivery times in milliseconds.
+type latency struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+}
+
+func newLatency(ds []time.Duration) latency {
+	if len(ds) == 0 {
+		return latency{}
+	}
+	slices.Sort(ds)
+	q := func(p float64) float64 {
+		i := int(p*float64(len(ds))+0.5) - 1
+		return float64(ds[max(0, min(i, len(ds)-1))].Microseconds()) / 1000
+	}
+	return latency{N: len(ds), P50: q(0.50), P99: q(0.99), Max: q(1)}
+}
+
+// inProcess is the network's nodes running in this process.
+type inProcess struct {
+	nw    *network
+	log   *slog.Logger
+	nodes map[string]*node
+}
+
+func (p *inProcess) start(ctx context.Context, station string) error {
+	n := p.nw.nodes[station]
+	nd, err := startNode(ctx, nodeConfig{
+		Data: n.data, Addr: n.addr, Demo: true, Stations: []string{station},
+		NATSListen: n.leaf, Hub: n.hub, NATSClientListen: n.client, Logger: p.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start %s: %w", station, err)
+	}
+	p.nodes[station] = nd
+	return nil
+}
+
+func (p *inProcess) stop(station string) error {
+	nd := p.nodes[station]
+	delete(p.nodes, station)
+	if nd == nil {
+		return nil
+	}
+	return nd.Close()
+}
+
+func (p *inProcess) close() {
+	for _, st := range networkStations {
+		p.stop(st)
+	}
+}
+
+// holds reports whether the hub holds cable id, received.
+func (p *inProcess) holds(ctx context.Context, id string) (time.Time, bool) {
+	rec, err := p.nodes["STATE"].records.Cable(ctx, id)
+	if err != nil {
+		return time.Time{}, false
+	}
+	d := rec.DeliveryFor("STATE")
+	if d == nil {
+		return time.Time{}, false
+	}
+	return d.Receipt.At, true
+}
+
+// benchNetwork runs the network benchmark under dir: n cables of about 4
+// KB released by workers clients, raw JetStream beside it, then, when
+// backlog > 0, flashRuns FLASH cables released behind a ROUTINE backlog.
+func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRuns int, progress io.Writer) (*netBench, error) {
+	nw, err := newNetwork(dir, nil, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	p := &inProcess{nw: nw, log: slog.New(slog.NewTextHandler(io.Discard, nil)), nodes: map[string]*node{}}
+	defer p.close()
+	for _, st := range networkStations {
+		if err := p.start(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	post := p.nodes["MOSCOW"]
+	drafter, _, err := post.records.UserByName(ctx, "drafter.moscow")
+	if err != nil {
+		return nil, err
+	}
+	out := &netBench{Latency: map[string]latency{}}
+
+	// Ours: release to stored at the hub.
+	fmt.Fprintf(progress, "bench: %d cables MOSCOW -> WAR -> STATE\n", n)
+	type released struct {
+		id   string
+		prec cable.Precedence
+		at   time.Time
+	}
+	var mu sync.Mutex
+	var ids []released
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				c := chaosCable(i, 0)
+				rec, err := post.centre.Release(ctx, drafter, c)
+				if err != nil {
+					errc <- err
+					return
+				}
+				mu.Lock()
+				ids = append(ids, released{rec.Cable.ID, c.Precedence, time.Now()})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, fmt.Errorf("release: %w", err)
+	default:
+	}
+	var sample []byte
+	byPrec := map[cable.Precedence][]time.Duration{}
+	for _, r := range ids {
+		for {
+			at, ok := p.holds(ctx, r.id)
+			if ok {
+				byPrec[r.prec] = append(byPrec[r.prec], at.Sub(r.at))
+				break
+			}
+			if time.Since(start) > 20*time.Minute {
+				return nil, fmt.Errorf("%s not at the hub after 20 minutes", r.id)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	secs := time.Since(start).Seconds()
+	out.Cables = benchResult{Name: "release at MOSCOW to stored at STATE via WAR (sealed, synced custody)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs}
+	for prec, ds := range byPrec {
+		out.Latency[prec.String()] = newLatency(ds)
+	}
+	if rec, err := post.records.Cable(ctx, ids[0].id); err == nil {
+		sample = rec.Text
+	}
+
+	// Raw JetStream between the same servers.
+	fmt.Fprintf(progress, "bench: raw JetStream, %d messages of %d bytes\n", n, len(sample))
+	if out.Raw, err = benchRawAcross(ctx, nw, sample, n); err != nil {
+		return nil, fmt.Errorf("raw JetStream: %w", err)
+	}
+
+	if backlog > 0 && flashRuns > 0 {
+		fl, err := benchFlashBehind(ctx, p, drafter, backlog, flashRuns, progress)
+		if err != nil {
+			return nil, err
+		}
+		out.Flash, out.Backlog = &fl, backlog
+	}
+	return out, nil
+}
+
+// benchRawAcross publishes n copies of text from a client of MOSCOW's
+// server to a file stream on STATE's, across the leaf links through WAR.
+func benchRawAcross(ctx context.Context, nw *network, text []byte, n int) (benchResult, error) {
+	hubConn, err := natsgo.Connect("nats://" + nw.nodes["STATE"].client)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer hubConn.Close()
+	hubJS, err := jetstream.New(hubConn)
+	if err != nil {
+		return benchResult{}, err
+	}
+	if _, err := hubJS.CreateStream(ctx, jetstream.StreamConfig{Name: "RAWBENCH", Subjects: []string{"rawbench.>"}, Storage: jetstream.FileStorage}); err != nil {
+		return benchResult{}, err
+	}
+	defer hubJS.DeleteStream(context.Background(), "RAWBENCH")
+	postConn, err := natsgo.Connect("nats://" + nw.nodes["MOSCOW"].client)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer postConn.Close()
+	js, err := jetstream.New(postConn)
+	if err != nil {
+		return benchResult{}, err
+	}
+	// Wait for the stream's interest to cross the leaf links.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := js.Publish(ctx, "rawbench.probe", []byte("x")); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			return benchResult{}, fmt.Errorf("no route to the hub's stream: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	start := time.Now()
+	for range n {
+		if _, err := js.PublishAsync("rawbench.STATE", text, jetstream.WithStallWait(30*time.Second)); err != nil {
+			return benchResult{}, err
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(10 * time.Minute):
+		return benchResult{}, fmt.Errorf("acks not all in after 10 minutes")
+	}
+	secs := time.Since(start).Seconds()
+	return benchResult{Name: "raw JetStream publish MOSCOW client -> STATE stream (synced, async)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs}, nil
+}
+
+// benchFlashBehind stops the relay, queues backlog ROUTINE cables at the
+// post, restarts the relay, and while the backlog drains through the
+// network releases runs FLASH cables one after another, timing each from
+// release to stored at the hub.
+func benchFlashBehind(ctx context.Context, p *inProcess, drafter *cable.User, backlog, runs int, progress io.Writer) (latency, error) {
+	if err := p.stop("WAR"); err != nil {
+		return latency{}, err
+	}
+	post := p.nodes["MOSCOW"]
+	fmt.Fprintf(progress, "bench: queueing %d ROUTINE cables at MOSCOW with the relay down\n", backlog)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, 64)
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > backlog {
+					return
+				}
+				if _, err := post.centre.Release(ctx, drafter, benchCable(i)); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return latency{}, err
+	default:
+	}
+	// Wait until the post's transport holds the whole backlog.
+	for {
+		q, err := post.transport.Queued(ctx, "MOSCOW")
+		if err != nil {
+			return latency{}, err
+		}
+		if q[cable.Routine] >= uint64(backlog) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintf(progress, "bench: relay back; %d FLASH cables behind the backlog\n", runs)
+	if err := p.start(ctx, "WAR"); err != nil {
+		return latency{}, err
+	}
+	var ds []time.Duration
+	for i := range runs {
+		c := benchCable(900000 + i)
+		c.Precedence = cable.Flash
+		t0 := time.Now()
+		rec, err := post.centre.Release(ctx, drafter, c)
+		if err != nil {
+			return latency{}, err
+		}
+		for {
+			if _, ok := p.holds(ctx, rec.Cable.ID); ok {
+				break
+			}
+			if time.Since(t0) > 5*time.Minute {
+				return latency{}, fmt.Errorf("FLASH %s not at the hub after 5 minutes", rec.Cable.ID)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		ds = append(ds, time.Since(t0))
+		time.Sleep(200 * time.Millisecond)
+	}
+	return newLatency(ds), nil
+}
