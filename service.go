@@ -96,11 +96,13 @@ func (s TransmissionState) Describe(p Precedence, now time.Time) string {
 		}
 		return d
 	case TransmissionSent:
-		d = "in transit"
-		if s.Hop != "" && s.Hop != s.Destination {
-			d += " at " + s.Hop
-		} else if s.Hop == s.Destination {
-			d += " to " + s.Hop
+		switch s.Hop {
+		case "": // in the originating station's own custody, no hop has it yet
+			d = "queued"
+		case s.Destination:
+			d = "in transit to " + s.Hop
+		default:
+			d = "in transit at " + s.Hop
 		}
 	default:
 		d = "queued"

@@ -56,7 +56,11 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 			}
 			refuse(t, fmt.Sprintf("truncated: not every one of its %d sections arrived", t.Sections))
 		case t.Kind == cable.KindReceipt:
-			r, problem := c.openReceipt(station, t)
+			r, problem, notYet := c.openReceipt(station, t)
+			if notYet && c.awaitTrust(t, at) {
+				waiting++
+				continue
+			}
 			if problem != "" {
 				refuse(t, problem)
 				continue
@@ -124,7 +128,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 	if waiting > 0 {
 		// Returning the batch keeps those cables in custody; what was
 		// stored comes round again as duplicates, stored once.
-		return fmt.Errorf("%d cables at %s sealed under a key generation not trusted yet; an operator must trust the origin's new identity", waiting, station)
+		return fmt.Errorf("%d cables or receipts at %s signed under a key generation not trusted yet; an operator must trust the signing station's new identity", waiting, station)
 	}
 	return nil
 }
@@ -134,10 +138,10 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 // up to the replay window's first hour after this centre first saw it,
 // then it is refused like any cable that cannot be verified.
 func (c *Centre) awaitTrust(t *cable.Transmission, now time.Time) bool {
-	key := t.CableID + " " + t.Origin
+	key := t.Kind + " " + t.CableID + " " + t.Origin
 	first, seen := c.untrusted.LoadOrStore(key, now)
 	if !seen {
-		c.log.Warn("cable sealed under a key generation not trusted yet; holding it", "cable", t.CableID, "origin", t.Origin)
+		c.log.Warn("signed under a key generation not trusted yet; holding it", "kind", t.Kind, "cable", t.CableID, "origin", t.Origin)
 	}
 	if now.Sub(first.(time.Time)) < trustGrace {
 		return true
@@ -263,23 +267,24 @@ func (c *Centre) check(station string, t *cable.Transmission, at time.Time) (*ca
 	}, ""
 }
 
-// openReceipt verifies a receipt returned to station.
-func (c *Centre) openReceipt(station string, t *cable.Transmission) (*cable.DeliveryReceipt, string) {
+// openReceipt verifies a receipt returned to station, or says why it is
+// refused and whether only the trust of a new key generation is missing.
+func (c *Centre) openReceipt(station string, t *cable.Transmission) (*cable.DeliveryReceipt, string, bool) {
 	if t.SHA256 != cable.SHA256Hex(t.Text) {
-		return nil, "receipt does not match its SHA-256: altered in transit"
+		return nil, "receipt does not match its SHA-256: altered in transit", false
 	}
 	r, signed, sig, err := cable.ParseReceipt(t.Text)
 	if err != nil {
-		return nil, "unreadable receipt: " + err.Error()
+		return nil, "unreadable receipt: " + err.Error(), false
 	}
 	if err := c.sealer.Verify(r.Station, signed, sig); err != nil {
-		return nil, "receipt signature: " + cable.ErrorMessage(err)
+		return nil, "receipt signature: " + cable.ErrorMessage(err), errors.Is(err, cable.ErrNotYetTrusted)
 	}
 	if r.Station != t.Origin || r.Origin != station || r.CableID != t.CableID {
 		return nil, fmt.Sprintf("envelope says receipt for %s from %s to %s, the signed receipt for %s from %s to %s",
-			t.CableID, t.Origin, station, r.CableID, r.Station, r.Origin)
+			t.CableID, t.Origin, station, r.CableID, r.Station, r.Origin), false
 	}
-	return r, ""
+	return r, "", false
 }
 
 // delivered records receipts for cables sent from here.

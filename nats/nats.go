@@ -88,8 +88,11 @@ const (
 	// DefaultSectionTimeout is how long Receive holds the sections of a
 	// cable while none of the missing ones arrives.
 	DefaultSectionTimeout = time.Hour
-	// BatchSize is the largest batch handed to a Receive handler.
+	// BatchSize is the largest batch a lane takes from the server, and
+	// the largest a forwarder hands on at once.
 	BatchSize = 256
+	// DefaultReceiveBatch is the default of Options.ReceiveBatch.
+	DefaultReceiveBatch = 64
 
 	maxServerPayload = 64 << 20 // the NATS server's hard limit
 	startTimeout     = 10 * time.Second
@@ -182,6 +185,12 @@ type Options struct {
 	// alive while it runs, and so are the messages a lane holds ahead of
 	// it.
 	AckWait time.Duration
+	// ReceiveBatch is the largest batch handed to a Receive handler,
+	// DefaultReceiveBatch when zero, at most BatchSize. A FLASH cable that
+	// arrives while the handler stores a ROUTINE batch waits for that
+	// batch: smaller batches bound the wait, larger ones amortise the
+	// handler's commit.
+	ReceiveBatch int
 	// RetryDelay overrides DefaultRetryDelay.
 	RetryDelay time.Duration
 }
@@ -319,6 +328,11 @@ func (o *Options) normalize() error {
 	}
 	if o.RetryDelay == 0 {
 		o.RetryDelay = DefaultRetryDelay
+	}
+	if o.ReceiveBatch == 0 {
+		o.ReceiveBatch = DefaultReceiveBatch
+	} else if o.ReceiveBatch < 0 || o.ReceiveBatch > BatchSize {
+		ps.Add("receive_batch", "must be between 1 and %d, not %d", BatchSize, o.ReceiveBatch)
 	}
 	if o.SectionTimeout == 0 {
 		o.SectionTimeout = DefaultSectionTimeout

@@ -403,9 +403,9 @@ func (p *puller) nak(m jetstream.Msg, delay time.Duration) {
 	}
 }
 
-// next takes up to BatchSize messages from the front of l.held.
-func (l *lane) next() []jetstream.Msg {
-	n := min(len(l.held), BatchSize)
+// next takes up to max messages from the front of l.held.
+func (l *lane) next(max int) []jetstream.Msg {
+	n := min(len(l.held), max)
 	batch := make([]jetstream.Msg, n)
 	copy(batch, l.held)
 	l.held = l.held[:copy(l.held, l.held[n:])]
@@ -522,7 +522,7 @@ type sectionGroup struct {
 
 func (r *receiver) deliver(ctx context.Context, l *lane) error {
 	p := r.p
-	batch := l.next()
+	batch := l.next(p.t.opts.ReceiveBatch)
 	var msgs []jetstream.Msg
 	var trs []*cable.Transmission
 	var drop []jetstream.Msg

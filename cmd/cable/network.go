@@ -63,7 +63,7 @@ var networkStations = []string{"STATE", "WAR", "MOSCOW"}
 // (export, trust). Nothing runs until start.
 func newNetwork(dir string, spawn func([]string) *exec.Cmd, stderr io.Writer) (*network, error) {
 	nw := &network{dir: dir, spawn: spawn, stderr: stderr, extra: map[string][]string{}, nodes: map[string]*netNode{}}
-	ports, err := freePorts(7)
+	ports, err := freePorts(8)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func newNetwork(dir string, spawn func([]string) *exec.Cmd, stderr io.Writer) (*
 	}
 	state, war, moscow := nw.nodes["STATE"], nw.nodes["WAR"], nw.nodes["MOSCOW"]
 	state.leaf, war.leaf = ports[3], ports[4]
-	state.client, war.client = ports[5], ports[6]
+	state.client, war.client, moscow.client = ports[5], ports[6], ports[7]
 	war.hub, moscow.hub = "nats://"+state.leaf, "nats://"+war.leaf
 	for _, pair := range [][2]string{{"MOSCOW", "STATE"}, {"STATE", "MOSCOW"}} {
 		from, err := seal.Open(keysDir(nw.nodes[pair[0]].data, pair[0]))

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +146,103 @@ type tLog struct{ t *testing.T }
 func (l tLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestNetworkKeyRotation rotates keys while the network runs, with the
+// operators' commands: MOSCOW rotates and releases a cable signed under
+// its new generation before STATE trusts it; STATE holds the cable (no
+// refusal, no security event) and stores it once its operator trusts the
+// new identity. Then STATE rotates: MOSCOW keeps encrypting to the old
+// generation until it trusts the new one, and both arrive.
+func TestNetworkKeyRotation(t *testing.T) {
+	nw := newTestNetwork(t)
+	if err := nw.startAll(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok, err := nw.token("MOSCOW", "drafter.moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &releaser{url: nw.nodes["MOSCOW"].url, token: tok, client: &http.Client{Timeout: 30 * time.Second}}
+	acked := map[string]bool{}
+	release := func(i int) string {
+		t.Helper()
+		id, err := r.release(ctx, benchCable(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[id] = true
+		return id
+	}
+	station := func(args ...string) []byte {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(ctx, append([]string{"station"}, args...), nil, &out, &errb); err != nil {
+			t.Fatalf("cable station %v: %v: %s", args, err, errb.String())
+		}
+		return out.Bytes()
+	}
+	exchange := func(from, to string) {
+		t.Helper()
+		pub := filepath.Join(t.TempDir(), from+".pub")
+		if err := os.WriteFile(pub, station("export", "--data", nw.nodes[from].data, "--station", from), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		station("trust", "--data", nw.nodes[to].data, "--station", to, pub)
+	}
+	holds := func(id string) bool {
+		rec, err := nw.records(ctx, "STATE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rec.Close()
+		got, err := rec.Cable(ctx, id)
+		return err == nil && got.DeliveryFor("STATE") != nil
+	}
+	arrives := func(id string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !holds(id) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not at STATE", id)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	arrives(release(1))
+
+	station("rotate", "--data", nw.nodes["MOSCOW"].data, "--station", "MOSCOW")
+	time.Sleep(6 * time.Second) // the node reads its keys again every 5 seconds
+	waiting := release(2)
+	time.Sleep(5 * time.Second)
+	if holds(waiting) {
+		t.Fatal("a cable signed under a generation STATE does not trust yet was stored")
+	}
+	exchange("MOSCOW", "STATE")
+	arrives(waiting)
+
+	station("rotate", "--data", nw.nodes["STATE"].data, "--station", "STATE")
+	time.Sleep(6 * time.Second)
+	arrives(release(3)) // still sealed to STATE's first generation
+	exchange("STATE", "MOSCOW")
+	time.Sleep(6 * time.Second)
+	arrives(release(4)) // sealed to the second
+
+	rep, err := nw.await(ctx, acked, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.ok() {
+		t.Fatalf("after rotations: %s", rep)
+	}
+	rec, err := nw.records(ctx, "STATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	evs, err := rec.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity})
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("security events at STATE during rotation: %v %v", evs, err)
+	}
 }

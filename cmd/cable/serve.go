@@ -50,6 +50,8 @@ type nodeConfig struct {
 	// SectionTimeout overrides how long a cable's sections are held
 	// waiting for the rest (tests).
 	SectionTimeout time.Duration
+	// Now is the message centre's clock (tests); time.Now when nil.
+	Now func() time.Time
 	// WatchInterval overrides the speed-of-service watch's period.
 	WatchInterval time.Duration
 	TLSCert       string
@@ -203,7 +205,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	if n.centre, err = centre.New(centre.Config{
 		Records: n.records, Transport: n.transport, Form: newForm(dir), Directory: dir, Rules: rules,
 		Stations: cfg.Stations, Logger: log.With("component", "centre"), Metrics: metrics,
-		Sealer: n.sealer, SectionLimit: n.transport.MaxPayload() - sealOverhead, WatchInterval: cfg.WatchInterval,
+		Sealer: n.sealer, SectionLimit: n.transport.MaxPayload() - sealOverhead, WatchInterval: cfg.WatchInterval, Now: cfg.Now,
 	}); err != nil {
 		return nil, err
 	}

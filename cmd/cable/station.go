@@ -17,8 +17,9 @@ const stationUsage = `Usage:
   cable station trust  --data DIR --station CODE FILE|-   trust another station's exported identity (no trust on first use)
   cable station rotate --data DIR --station CODE   make a new generation of keys; older ones still open cables in flight
 
-Keys live in DIR/keys/CODE (see docs/keys.md). Signing and encrypting the
-transmissions themselves come with the network of stations (issue 3).
+Keys live in DIR/keys/CODE (see docs/keys.md). Every cable is signed by its
+originating station and encrypted to each addressed station; a running node
+picks up what these commands write within 5 seconds.
 `
 
 // keysDir is where a hosted station's keyring lives in a data directory.

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+	"github.com/cable-archive/cable/seal"
+)
+
+// testClock is a clock the test moves.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestSpeedOfService runs a post alone, its link to the relay down: a
+// FLASH cable to STATE waits in the post's custody. Past FLASH's
+// ten-minute objective (not before) the watch raises one overdue alert,
+// as an event, a metric and the sent list's state; a second pass raises
+// nothing more.
+func TestSpeedOfService(t *testing.T) {
+	clock := &testClock{t: time.Now().UTC()}
+	data := t.TempDir()
+	moscow, err := seal.Init(keysDir(data, "MOSCOW"), "MOSCOW")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateKeys, err := seal.Init(keysDir(t.TempDir(), "STATE"), "STATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moscow.Trust(stateKeys.Export()); err != nil {
+		t.Fatal(err)
+	}
+	n := startTestNodeWith(t, nodeConfig{Data: data, Stations: []string{"MOSCOW"}, Now: clock.Now, WatchInterval: time.Hour})
+	ctx := context.Background()
+	drafter := user(t, n, "drafter.moscow")
+	c := benchCable(1)
+	c.Precedence = cable.Flash
+	rec, err := n.centre.Release(ctx, drafter, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(9 * time.Minute)
+	if got, err := n.centre.WatchOnce(ctx); err != nil || got != 0 {
+		t.Fatalf("after 9 minutes: %d overdue, %v", got, err)
+	}
+	clock.Add(2 * time.Minute)
+	if got, err := n.centre.WatchOnce(ctx); err != nil || got != 1 {
+		t.Fatalf("after 11 minutes: %d overdue, %v (want the FLASH cable only)", got, err)
+	}
+	if got, err := n.centre.WatchOnce(ctx); err != nil || got != 0 {
+		t.Fatalf("second pass: %d overdue, %v", got, err)
+	}
+	evs, err := n.records.Events(ctx, cable.EventFilter{Kind: cable.EventOverdue, CableID: rec.Cable.ID})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("overdue events: %v %v", evs, err)
+	}
+	if evs[0].Detail["destination"] != "STATE" || evs[0].Detail["precedence"] != "FLASH" || evs[0].Detail["objective"] != "10m0s" {
+		t.Errorf("overdue event detail: %v", evs[0].Detail)
+	}
+	sent, _, err := n.centre.Sent(ctx, drafter, cable.CableFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	for _, s := range sent {
+		if s.ID == rec.Cable.ID && len(s.Transmissions) == 1 {
+			state = s.Transmissions[0].Describe(s.Precedence, clock.Now())
+		}
+	}
+	if state != "overdue, queued" {
+		t.Errorf("sent list says %q, want \"overdue, queued\"", state)
+	}
+	resp, err := http.Get(n.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), `cable_overdue_total{precedence="FLASH"} 1`) {
+		t.Error("metrics lack cable_overdue_total for FLASH")
+	}
+}
