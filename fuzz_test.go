@@ -501,3 +501,25 @@ func FuzzParseReceipt(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseReceipts(f *testing.F) {
+	r := &DeliveryReceipt{CableID: "1946MOSCOW00511", Origin: "MOSCOW", Station: "STATE", ReceivedAt: time.Unix(0, 0).UTC(), ControlNumber: "1"}
+	one := MarshalReceipt(r, []byte{1, 2, 3})
+	f.Add(append(append([]byte(nil), one...), one...))
+	f.Add([]byte("cable-receipt-v1\ncable-receipt-v1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rs, err := ParseReceipts(b)
+		if err != nil {
+			checkInvalid(t, "ParseReceipts", err)
+			return
+		}
+		var again []byte
+		for _, s := range rs {
+			again = append(again, MarshalReceipt(s.Receipt, s.Signature)...)
+		}
+		back, err := ParseReceipts(again)
+		if err != nil || len(back) != len(rs) {
+			t.Fatalf("receipts written back: %d, %v (had %d)", len(back), err, len(rs))
+		}
+	})
+}

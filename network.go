@@ -244,6 +244,55 @@ func ParseReceipt(b []byte) (*DeliveryReceipt, []byte, []byte, error) {
 	return r, signed, sig, nil
 }
 
+// SignedReceipt is a receipt as it travels: the receipt, the bytes its
+// station signed and the signature.
+type SignedReceipt struct {
+	Receipt   *DeliveryReceipt
+	Signed    []byte
+	Signature []byte
+}
+
+// maxReceiptBundle bounds a receipt transmission: the receipts of one
+// receiving batch, at most a few hundred.
+const maxReceiptBundle = 1 << 20
+
+// ParseReceipts reads a receipt transmission: one or more receipts in
+// their wire form, one after another, as a receiving centre sends back the
+// receipts of a batch to their origin in one message. Every problem of
+// every receipt is reported, each named by its place in the bundle.
+func ParseReceipts(b []byte) ([]SignedReceipt, error) {
+	if len(b) > maxReceiptBundle {
+		return nil, Invalid("invalid receipts", []Problem{{Field: "receipts", Message: fmt.Sprintf("%d bytes, more than %d", len(b), maxReceiptBundle)}})
+	}
+	var out []SignedReceipt
+	var ps Problems
+	start := []byte(receiptHeader + "\n")
+	for i := 0; len(b) > 0; i++ {
+		n := bytes.Index(b[1:], append([]byte("\n"), start...))
+		one := b
+		if n >= 0 {
+			one, b = b[:n+2], b[n+2:]
+		} else {
+			b = nil
+		}
+		r, signed, sig, err := ParseReceipt(one)
+		if err != nil {
+			for _, p := range ErrorProblems(err) {
+				ps.Add(fmt.Sprintf("receipts[%d].%s", i, p.Field), "%s", p.Message)
+			}
+			continue
+		}
+		out = append(out, SignedReceipt{Receipt: r, Signed: signed, Signature: sig})
+	}
+	if len(out) == 0 && len(ps) == 0 {
+		ps.Add("receipts", "none")
+	}
+	if err := ps.Err("invalid receipts"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Opened is a sealed cable (or section) opened by its addressee: the text
 // and the identifier and origin its signature covers.
 type Opened struct {

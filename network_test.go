@@ -3,6 +3,7 @@ package cable_test
 import (
 	"bytes"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,34 @@ func TestReceiptRoundTrip(t *testing.T) {
 		if !strings.Contains(msg, w) {
 			t.Errorf("problems %q lack %q", msg, w)
 		}
+	}
+}
+
+func TestParseReceipts(t *testing.T) {
+	at := time.Date(1946, 2, 22, 20, 52, 0, 0, time.UTC)
+	var bundle []byte
+	for i, id := range []string{"1946MOSCOW00511", "1946MOSCOW00512", "1946MOSCOW00513"} {
+		r := &cable.DeliveryReceipt{CableID: id, Origin: "MOSCOW", Station: "STATE", ReceivedAt: at, ControlNumber: strconv.Itoa(8963 + i)}
+		bundle = append(bundle, cable.MarshalReceipt(r, []byte{byte(i), 1, 2})...)
+	}
+	rs, err := cable.ParseReceipts(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 3 || rs[2].Receipt.CableID != "1946MOSCOW00513" || rs[1].Receipt.ControlNumber != "8964" || rs[2].Signature[0] != 2 {
+		t.Fatalf("bundle read as %+v", rs)
+	}
+	if !bytes.Equal(rs[1].Signed, rs[1].Receipt.SignedBytes()) {
+		t.Error("signed bytes of the second receipt")
+	}
+	broken := bytes.Replace(bundle, []byte("station: STATE\ncontrol"), []byte("station: state\ncontrol"), 1)
+	broken = bytes.Replace(broken, []byte("id: 1946MOSCOW00513"), []byte("id: nonsense"), 1)
+	_, err = cable.ParseReceipts(broken)
+	msg := problemsText(err)
+	if !strings.Contains(msg, "receipts[2].id") {
+		t.Errorf("problems %q do not name the third receipt's id", msg)
+	}
+	if _, err := cable.ParseReceipts(nil); cable.ErrorCode(err) != cable.EINVALID {
+		t.Errorf("empty bundle: %v", err)
 	}
 }

@@ -56,7 +56,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 			}
 			refuse(t, fmt.Sprintf("truncated: not every one of its %d sections arrived", t.Sections))
 		case t.Kind == cable.KindReceipt:
-			r, problem, notYet := c.openReceipt(station, t)
+			rs, problem, notYet := c.openReceipts(station, t)
 			if notYet && c.awaitTrust(t, at) {
 				waiting++
 				continue
@@ -65,7 +65,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 				refuse(t, problem)
 				continue
 			}
-			receipts = append(receipts, r)
+			receipts = append(receipts, rs...)
 		default:
 			plain, problem, notYet := c.open(station, group)
 			if notYet && c.awaitTrust(t, at) {
@@ -267,24 +267,31 @@ func (c *Centre) check(station string, t *cable.Transmission, at time.Time) (*ca
 	}, ""
 }
 
-// openReceipt verifies a receipt returned to station, or says why it is
-// refused and whether only the trust of a new key generation is missing.
-func (c *Centre) openReceipt(station string, t *cable.Transmission) (*cable.DeliveryReceipt, string, bool) {
+// openReceipts verifies the receipts a station returned to this one in
+// one transmission, or says why they are refused (all of them: one bad
+// receipt taints the bundle) and whether only the trust of a new key
+// generation is missing.
+func (c *Centre) openReceipts(station string, t *cable.Transmission) ([]*cable.DeliveryReceipt, string, bool) {
 	if t.SHA256 != cable.SHA256Hex(t.Text) {
-		return nil, "receipt does not match its SHA-256: altered in transit", false
+		return nil, "receipts do not match their SHA-256: altered in transit", false
 	}
-	r, signed, sig, err := cable.ParseReceipt(t.Text)
+	srs, err := cable.ParseReceipts(t.Text)
 	if err != nil {
-		return nil, "unreadable receipt: " + err.Error(), false
+		return nil, "unreadable receipts: " + err.Error(), false
 	}
-	if err := c.sealer.Verify(r.Station, signed, sig); err != nil {
-		return nil, "receipt signature: " + cable.ErrorMessage(err), errors.Is(err, cable.ErrNotYetTrusted)
+	out := make([]*cable.DeliveryReceipt, len(srs))
+	for i, sr := range srs {
+		r := sr.Receipt
+		if r.Station != t.Origin || r.Origin != station {
+			return nil, fmt.Sprintf("envelope says receipts from %s to %s, the signed receipt for %s from %s to %s",
+				t.Origin, station, r.CableID, r.Station, r.Origin), false
+		}
+		if err := c.sealer.Verify(r.Station, sr.Signed, sr.Signature); err != nil {
+			return nil, fmt.Sprintf("receipt for %s: signature: %s", r.CableID, cable.ErrorMessage(err)), errors.Is(err, cable.ErrNotYetTrusted)
+		}
+		out[i] = r
 	}
-	if r.Station != t.Origin || r.Origin != station || r.CableID != t.CableID {
-		return nil, fmt.Sprintf("envelope says receipt for %s from %s to %s, the signed receipt for %s from %s to %s",
-			t.CableID, t.Origin, station, r.CableID, r.Station, r.Origin), false
-	}
-	return r, "", false
+	return out, "", false
 }
 
 // delivered records receipts for cables sent from here.
@@ -331,11 +338,14 @@ func (c *Centre) receiptRefused(station string, r *cable.DeliveryReceipt, err er
 		Detail: map[string]any{"reason": "receipt for a transmission not sent from here: " + cable.ErrorMessage(err), "origin": r.Station}}
 }
 
-// sendReceipts signs a receipt for each arrival and hands it to the
-// transport for the cable's origin. A cable from a station this node
-// hosts was marked received when it was stored.
+// sendReceipts signs a receipt for each arrival and hands them to the
+// transport, one transmission for each origin, carrying its receipts of
+// the batch (or as many as the channel carries) at the precedence of the
+// most urgent. A cable from a station
+// this node hosts was marked received when it was stored.
 func (c *Centre) sendReceipts(ctx context.Context, station string, arrivals []*cable.Arrival) error {
 	var out []*cable.Transmission
+	byOrigin := map[string]*cable.Transmission{}
 	for _, a := range arrivals {
 		if c.hosted[a.Cable.Station] {
 			continue
@@ -346,12 +356,25 @@ func (c *Centre) sendReceipts(ctx context.Context, station string, arrivals []*c
 		if err != nil {
 			return fmt.Errorf("sign receipt for %s: %w", a.Cable.ID, err)
 		}
-		text := cable.MarshalReceipt(r, sig)
-		out = append(out, &cable.Transmission{Kind: cable.KindReceipt, CableID: a.Cable.ID, Origin: station, Destination: a.Cable.Station,
-			Precedence: a.Cable.Precedence, Text: text, SHA256: cable.SHA256Hex(text), QueuedAt: c.now().UTC()})
+		wire := cable.MarshalReceipt(r, sig)
+		t := byOrigin[r.Origin]
+		if t != nil && len(t.Text)+len(wire) > c.sectionLimit {
+			t = nil // a bundle fits the channel: start another
+		}
+		if t == nil {
+			t = &cable.Transmission{Kind: cable.KindReceipt, CableID: a.Cable.ID, Origin: station, Destination: r.Origin,
+				Precedence: a.Cable.Precedence, QueuedAt: c.now().UTC()}
+			byOrigin[r.Origin] = t
+			out = append(out, t)
+		}
+		t.Text = append(t.Text, wire...)
+		t.Precedence = min(t.Precedence, a.Cable.Precedence) // FLASH is the smallest
 	}
 	if len(out) == 0 {
 		return nil
+	}
+	for _, t := range out {
+		t.SHA256 = cable.SHA256Hex(t.Text)
 	}
 	if err := c.transport.Send(ctx, out); err != nil {
 		return fmt.Errorf("send receipts from %s: %w", station, err)

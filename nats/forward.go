@@ -20,6 +20,10 @@ const (
 	// refused custody is tried again.
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 4 * time.Second
+	// forwardBatch is the most handed on to next hops at once. A FLASH
+	// cable waits for the batch in flight, each message synced at the
+	// next hop, so the batch is kept short.
+	forwardBatch = 64
 )
 
 // unreachableAfter is how long a next hop refuses custody before the
@@ -126,7 +130,7 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	var pick []jetstream.Msg
 	keep := l.held[:0]
 	for _, m := range l.held {
-		if _, next := f.nextHop(m); len(pick) < BatchSize && f.ready(next, now) {
+		if _, next := f.nextHop(m); len(pick) < forwardBatch && f.ready(next, now) {
 			pick = append(pick, m)
 		} else {
 			keep = append(keep, m)
@@ -257,7 +261,7 @@ func (f *forwarder) prepare(m jetstream.Msg, lp cable.Precedence) (*cable.Transm
 		h[k] = slices.Clone(vs)
 	}
 	h.Set(HeaderRoute, strings.Join(route, " "))
-	h.Set(jetstream.MsgIDHeader, msgID(tr, next))
+	h.Set(jetstream.MsgIDHeader, msgID(tr, tr.SHA256, next))
 	subject := t.fwdSubject(next, dest, tr.Precedence)
 	if next == dest {
 		subject = t.inSubject(dest, tr.Precedence)

@@ -83,8 +83,16 @@ func kindOf(tr *cable.Transmission) string {
 // share one stream (a shared server, a node hosting a relay and the
 // destination): the same id on the next hop's subject would be taken for
 // a duplicate there and dropped.
-func msgID(tr *cable.Transmission, at string) string {
-	return tr.CableID + "." + kindOf(tr) + "." + tr.Destination + "." + strconv.Itoa(tr.Section) + "." + at
+//
+// A receipt transmission carries the receipts of a batch, named by its
+// first cable: its id ends in the SHA-256 of its text, so that two
+// different bundles beginning with the same cable are both kept.
+func msgID(tr *cable.Transmission, sum, at string) string {
+	id := tr.CableID + "." + kindOf(tr) + "." + tr.Destination + "." + strconv.Itoa(tr.Section) + "." + at
+	if tr.Kind == cable.KindReceipt {
+		id += "." + sum[:min(16, len(sum))]
+	}
+	return id
 }
 
 // inSubject is the subject of a transmission in custody at station at
@@ -157,7 +165,7 @@ func checkTransmission(tr *cable.Transmission, field string, ps *cable.Problems)
 // custody at station at that has been held by the stations of route.
 func encodeHeader(tr *cable.Transmission, sum, stream, at string, route []string) natsgo.Header {
 	h := make(natsgo.Header, 12)
-	h.Set(jetstream.MsgIDHeader, msgID(tr, at))
+	h.Set(jetstream.MsgIDHeader, msgID(tr, sum, at))
 	h.Set(jetstream.ExpectedStreamHeader, stream)
 	h.Set(HeaderCableID, tr.CableID)
 	h.Set(HeaderKind, kindOf(tr))
