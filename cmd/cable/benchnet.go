@@ -302,6 +302,27 @@ func benchFlashBehind(ctx context.Context, p *inProcess, drafter *cable.User, ba
 	if err := p.start(ctx, "WAR"); err != nil {
 		return latency{}, err
 	}
+	// Time FLASH behind a backlog that is moving, not the relay's return:
+	// wait for the first backlog cable to reach STATE.
+	hub := p.nodes["STATE"]
+	all := cable.CableFilter{MaxClassification: cable.TopSecret, CaptionMask: cable.CaptionMask(cable.AllCaptions()), Station: "STATE", Office: "EUR", Limit: 1}
+	_, before, err := hub.records.FindCables(ctx, all)
+	if err != nil {
+		return latency{}, err
+	}
+	for {
+		_, now, err := hub.records.FindCables(ctx, all)
+		if err != nil {
+			return latency{}, err
+		}
+		if now > before {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if q, err := post.transport.Queued(ctx, "MOSCOW"); err == nil {
+		fmt.Fprintf(progress, "bench: backlog flowing; %d ROUTINE still at MOSCOW\n", q[cable.Routine])
+	}
 	var ds []time.Duration
 	for i := range runs {
 		c := benchCable(900000 + i)
