@@ -229,3 +229,31 @@ func CheckToken(t *Token) error {
 	}
 	return ps.Err("invalid token")
 }
+
+// CheckReceipts names every problem of a batch of delivery receipts given
+// to a records store's MarkDelivered.
+func CheckReceipts(rs []*DeliveryReceipt) error {
+	var ps Problems
+	for i, r := range rs {
+		f := fmt.Sprintf("receipts[%d]", i)
+		if r == nil {
+			ps.Add(f, "no receipt")
+			continue
+		}
+		if strings.TrimSpace(r.CableID) == "" {
+			ps.Add(f+".cable_id", "cable identifier is required")
+		}
+		if r.Station == "" {
+			ps.Add(f+".station", "receiving station is required")
+		} else if !ValidStationCode(r.Station) {
+			ps.Add(f+".station", "station code %q must be 2-20 upper-case letters", r.Station)
+		}
+		if r.ReceivedAt.IsZero() {
+			ps.Add(f+".received_at", "time of receipt is required")
+		}
+		if strings.TrimSpace(r.ControlNumber) == "" {
+			ps.Add(f+".control_number", "control number is required")
+		}
+	}
+	return ps.Err("invalid receipts")
+}

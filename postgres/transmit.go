@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -95,7 +94,7 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 // ENOTFOUND naming the cable and the station, and then nothing of the
 // batch is written. The caller logs the delivered events it wants.
 func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt) error {
-	if err := checkReceipts(rs); err != nil {
+	if err := cable.CheckReceipts(rs); err != nil {
 		return err
 	}
 	us := make([]transmissionUpdate, len(rs))
@@ -111,33 +110,6 @@ func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt) er
 	return db.write(ctx, func(tx pgx.Tx) error {
 		return updateTransmissions(ctx, tx, "mark delivered", us)
 	})
-}
-
-// checkReceipts names every problem of a batch of delivery receipts.
-func checkReceipts(rs []*cable.DeliveryReceipt) error {
-	var ps cable.Problems
-	for i, r := range rs {
-		f := fmt.Sprintf("receipts[%d]", i)
-		if r == nil {
-			ps.Add(f, "no receipt")
-			continue
-		}
-		if strings.TrimSpace(r.CableID) == "" {
-			ps.Add(f+".cable_id", "cable identifier is required")
-		}
-		if r.Station == "" {
-			ps.Add(f+".station", "receiving station is required")
-		} else if !cable.ValidStationCode(r.Station) {
-			ps.Add(f+".station", "station code %q must be 2-20 upper-case letters", r.Station)
-		}
-		if r.ReceivedAt.IsZero() {
-			ps.Add(f+".received_at", "time of receipt is required")
-		}
-		if strings.TrimSpace(r.ControlNumber) == "" {
-			ps.Add(f+".control_number", "control number is required")
-		}
-	}
-	return ps.Err("invalid receipts")
 }
 
 // overdueQuery selects the unreceived transmissions not yet marked

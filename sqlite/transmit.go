@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -74,7 +73,7 @@ func mustExist(ctx context.Context, tx *txn, res sql.Result, id, dest string) er
 // ENOTFOUND naming the cable and the station, and then nothing of the
 // batch is written. The caller logs the delivered events it wants.
 func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt) error {
-	if err := checkReceipts(rs); err != nil {
+	if err := cable.CheckReceipts(rs); err != nil {
 		return err
 	}
 	if len(rs) == 0 {
@@ -94,33 +93,6 @@ func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt) er
 		}
 		return nil
 	})
-}
-
-// checkReceipts names every problem of a batch of delivery receipts.
-func checkReceipts(rs []*cable.DeliveryReceipt) error {
-	var ps cable.Problems
-	for i, r := range rs {
-		f := fmt.Sprintf("receipts[%d]", i)
-		if r == nil {
-			ps.Add(f, "no receipt")
-			continue
-		}
-		if strings.TrimSpace(r.CableID) == "" {
-			ps.Add(f+".cable_id", "cable identifier is required")
-		}
-		if r.Station == "" {
-			ps.Add(f+".station", "receiving station is required")
-		} else if !cable.ValidStationCode(r.Station) {
-			ps.Add(f+".station", "station code %q must be 2-20 upper-case letters", r.Station)
-		}
-		if r.ReceivedAt.IsZero() {
-			ps.Add(f+".received_at", "time of receipt is required")
-		}
-		if strings.TrimSpace(r.ControlNumber) == "" {
-			ps.Add(f+".control_number", "control number is required")
-		}
-	}
-	return ps.Err("invalid receipts")
 }
 
 // overdueQuery selects the unreceived transmissions not yet marked
