@@ -16,10 +16,6 @@ import (
 const (
 	// forwardTimeout bounds the wait for a next hop's acknowledgement.
 	forwardTimeout = 10 * time.Second
-	// minBackoff and maxBackoff bound the wait before a next hop that
-	// refused custody is tried again.
-	minBackoff = 100 * time.Millisecond
-	maxBackoff = 4 * time.Second
 	// forwardBatch is the most handed on to next hops at once. A FLASH
 	// cable waits for the batch in flight, each message synced at the
 	// next hop, so the batch is kept short.
@@ -29,6 +25,14 @@ const (
 // unreachableAfter is how long a next hop refuses custody before the
 // alert; a variable so that tests need not wait.
 var unreachableAfter = time.Minute
+
+// minBackoff and maxBackoff bound the wait before a next hop that refused
+// custody is tried again; variables so that a test can make the back-off
+// longer than it waits.
+var (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 4 * time.Second
+)
 
 // ForwardConsumerName returns the durable consumer that forwards
 // precedence p from station: fwd-MOSCOW-Z.
@@ -67,7 +71,7 @@ func (t *Transport) Forward(ctx context.Context, station string, h func(context.
 	ctx, cancel := t.closingContext(ctx)
 	defer cancel()
 
-	f := &forwarder{hops: map[string]*hopState{}}
+	f := &forwarder{hops: map[string]*hopState{}, limits: map[string]int{}}
 	p := &puller{
 		t: t, station: station, h: h, log: t.log.With("station", station, "role", "forward"),
 		maxAckPending: maxAckPending,
@@ -77,6 +81,7 @@ func (t *Transport) Forward(ctx context.Context, station string, h func(context.
 	}
 	f.p = p
 	p.deliver = f.deliver
+	p.onLinkUp = f.linkUp
 	err := p.run(ctx)
 	if err == nil && errors.Is(context.Cause(ctx), ErrClosed) {
 		return ErrClosed
@@ -88,6 +93,9 @@ func (t *Transport) Forward(ctx context.Context, station string, h func(context.
 type forwarder struct {
 	p    *puller
 	hops map[string]*hopState
+	// limits are the batch limits of next hops that refused a batch for
+	// lack of space.
+	limits map[string]int
 }
 
 // hopState is a next hop that has refused custody.
@@ -97,6 +105,28 @@ type hopState struct {
 	downSince time.Time
 }
 
+// packLimit is the most transmissions sent to next in one batch: fewer
+// after it refused a batch for lack of space, since a smaller one may
+// still fit its disk budget.
+func (f *forwarder) packLimit(next string) int {
+	if n, ok := f.limits[next]; ok {
+		return n
+	}
+	return maxBatch
+}
+
+// packed adjusts next's batch limit after a batch of n: halved when it
+// was refused for lack of space, doubled back when it was taken whole.
+func (f *forwarder) packed(next string, n int, err error) {
+	limit := f.packLimit(next)
+	switch {
+	case err != nil && isFull(err) && n > 1:
+		f.limits[next] = max(1, n/2)
+	case err == nil && n >= limit && limit < maxBatch:
+		f.limits[next] = min(maxBatch, limit*2)
+	}
+}
+
 // nextHop is the station that takes custody of what m carries next.
 func (f *forwarder) nextHop(m jetstream.Msg) (dest, next string) {
 	t := f.p.t
@@ -104,7 +134,7 @@ func (f *forwarder) nextHop(m jetstream.Msg) (dest, next string) {
 	if t.hosted[dest] || !cable.ValidStationCode(dest) {
 		return dest, dest
 	}
-	return dest, t.opts.Routes.NextHop(dest)
+	return dest, t.routes.Load().NextHop(dest)
 }
 
 func (f *forwarder) ready(hop string, now time.Time) bool {
@@ -114,12 +144,11 @@ func (f *forwarder) ready(hop string, now time.Time) bool {
 
 // outgoing is one message on its way to the next hop.
 type outgoing struct {
-	m      jetstream.Msg
-	tr     *cable.Transmission
-	next   string
-	out    *natsgo.Msg
-	future jetstream.PubAckFuture
-	err    error
+	m    jetstream.Msg
+	tr   *cable.Transmission
+	next string
+	out  *natsgo.Msg
+	err  error
 }
 
 func (f *forwarder) deliver(ctx context.Context, l *lane) error {
@@ -161,25 +190,41 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	// Publish the batch at once, then wait for every acknowledgement
 	// (bounded by forwardTimeout even while shutting down, so that custody
 	// is settled either way).
+	// Those for one next hop, destination and precedence go as batches,
+	// each one synced write there.
+	outs := make([]*natsgo.Msg, len(sent))
+	for i, o := range sent {
+		outs[i] = o.out
+	}
+	nextOf := map[string]string{}
 	for _, o := range sent {
+		nextOf[o.out.Subject] = o.next
+	}
+	packs := pack(outs, t.batchBytes(), func(subject string) int { return f.packLimit(nextOf[subject]) })
+	futures := make([]jetstream.PubAckFuture, len(packs))
+	errs := make([]error, len(packs))
+	for i, pk := range packs {
 		for {
-			fut, err := t.fwdJS.PublishMsgAsync(o.out, jetstream.WithStallWait(stallWait), jetstream.WithRetryAttempts(0))
+			fut, err := t.fwdJS.PublishMsgAsync(pk.msg, jetstream.WithStallWait(stallWait), jetstream.WithRetryAttempts(0))
 			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 				continue
 			}
-			o.future, o.err = fut, err
+			futures[i], errs[i] = fut, err
 			break
 		}
 	}
-	for _, o := range sent {
-		if o.err != nil {
-			continue
+	for i, pk := range packs {
+		if errs[i] == nil {
+			select {
+			case <-futures[i].Ok():
+			case err := <-futures[i].Err():
+				errs[i] = err
+			}
 		}
-		select {
-		case <-o.future.Ok():
-		case err := <-o.future.Err():
-			o.err = err
+		for _, j := range pk.of {
+			sent[j].err = errs[i]
 		}
+		f.packed(sent[pk.of[0]].next, len(pk.of), errs[i])
 	}
 
 	var acks []jetstream.Msg
@@ -267,6 +312,22 @@ func (f *forwarder) prepare(m jetstream.Msg, lp cable.Precedence) (*cable.Transm
 		subject = t.inSubject(dest, tr.Precedence)
 	}
 	return tr, next, &natsgo.Msg{Subject: subject, Header: h, Data: m.Data()}, nil
+}
+
+// linkUp tries every next hop again at once, its back-off started over:
+// a leaf link has come up, and the hop it leads to may be back. A FLASH
+// cable released as the link returns does not wait out a back-off of
+// seconds.
+func (f *forwarder) linkUp(now time.Time) {
+	if len(f.hops) == 0 {
+		return
+	}
+	for _, st := range f.hops {
+		st.failures, st.retryAt = 0, now
+	}
+	for _, l := range f.p.lanes {
+		l.retryAt = time.Time{}
+	}
 }
 
 // failed records that next did not take custody, raising the alerts.

@@ -229,6 +229,12 @@ func parseSection(s string) (int, bool) {
 // check it returns what it could read with the error.
 func decodeTransmission(h natsgo.Header, body []byte, maxText int) (*cable.Transmission, error) {
 	var ps cable.Problems
+	if h.Get(HeaderBatch) != "" {
+		// Only a batch that could not be read comes here whole.
+		if _, err := decodeBatch(h, body); err != nil {
+			ps.Add(HeaderBatch, "unreadable batch of transmissions: %v", err)
+		}
+	}
 	tr := &cable.Transmission{
 		CableID:     h.Get(HeaderCableID),
 		Kind:        h.Get(HeaderKind),

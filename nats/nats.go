@@ -30,8 +30,22 @@
 // receipt), origin, destination, precedence, SHA-256 of the body,
 // queued-at, section and sections of a cable cut in parts, and the route
 // (the stations that have held it, origin first). The message id,
-// <cableid>.<kind>.<dest>.<section>, makes a transmission sent twice
-// within the duplicate window be stored once at each hop.
+// <cableid>.<kind>.<dest>.<section>.<holder>, makes a transmission sent
+// twice within the duplicate window be stored once at each hop.
+//
+// # Batches
+//
+// JetStream syncs every message it stores, and every one it removes from
+// a work queue, separately. So the transmissions of one Send, or of one
+// forwarder's batch, that share a subject travel as one message, a batch
+// (header Cable-Batch; see batch.go for the layout), each keeping its own
+// envelope: a hop stores, syncs and removes a batch of hundreds of cables
+// once. The hop that takes a batch from its stream reads it back into its
+// transmissions, which are handled one by one as before; the batch leaves
+// custody when the last of them has, and if any is handed back the whole
+// batch is delivered again (the records store keeps each cable once). A
+// batch sent again with the same contents has the same message id. Pending
+// and Queued count messages, a batch once.
 //
 // # Custody
 //
@@ -61,6 +75,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -213,6 +228,11 @@ type Transport struct {
 	alertMu sync.Mutex
 	alerted map[string]time.Time // station and reason -> last raised
 
+	linkMu sync.Mutex
+	linkUp chan struct{} // closed, and replaced, when a leaf link comes up
+
+	routes atomic.Pointer[cable.Routes]
+
 	mu        sync.Mutex
 	isClosed  bool
 	closing   chan struct{}
@@ -240,10 +260,12 @@ func Open(ctx context.Context, o Options) (*Transport, error) {
 		alerted:  map[string]time.Time{},
 		ncClosed: make(chan struct{}),
 		closing:  make(chan struct{}),
+		linkUp:   make(chan struct{}),
 	}
 	for _, s := range o.Stations {
 		t.hosted[s] = true
 	}
+	t.routes.Store(o.Routes)
 	if err := t.open(ctx); err != nil {
 		t.shutdown()
 		return nil, err
@@ -252,7 +274,55 @@ func Open(ctx context.Context, o Options) (*Transport, error) {
 		t.active.Add(1)
 		go t.watchSpace(alertCheckEvery)
 	}
+	if t.srv != nil && (o.Hub != "" || o.LeafListen != "") {
+		t.active.Add(1)
+		go t.watchLinks(linkCheckEvery)
+	}
 	return t, nil
+}
+
+// linkCheckEvery is how often the embedded server's leaf links are
+// counted.
+const linkCheckEvery = 100 * time.Millisecond
+
+// watchLinks tells the forwarders when a leaf link comes up (the hub is
+// back, or a post has joined again), so that they try their next hops at
+// once rather than when their back-off runs out.
+func (t *Transport) watchLinks(every time.Duration) {
+	defer t.active.Done()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	last := t.srv.NumLeafNodes()
+	for {
+		select {
+		case <-t.closing:
+			return
+		case <-tick.C:
+		}
+		n := t.srv.NumLeafNodes()
+		if n > last {
+			t.log.Info("nats: leaf link up; forwarding again", "links", n)
+			t.linkMu.Lock()
+			close(t.linkUp)
+			t.linkUp = make(chan struct{})
+			t.linkMu.Unlock()
+		}
+		last = n
+	}
+}
+
+// SetRoutes replaces the routes (Options.Routes) of a running transport:
+// the forwarders use them from their next batch on. nil sends every
+// transmission direct to its destination.
+func (t *Transport) SetRoutes(r *cable.Routes) {
+	t.routes.Store(r)
+}
+
+// linkChange returns a channel closed when a leaf link next comes up.
+func (t *Transport) linkChange() <-chan struct{} {
+	t.linkMu.Lock()
+	defer t.linkMu.Unlock()
+	return t.linkUp
 }
 
 func (o *Options) normalize() error {
@@ -512,7 +582,7 @@ func startServer(o Options) (*server.Server, *server.Options, error) {
 	}
 	// Without a logger of our own the server exits the process on a
 	// fatal JetStream error, or says nothing at all.
-	srv.SetLoggerV2(serverLogger{o.Logger.With("component", "nats-server")}, false, false, false)
+	srv.SetLoggerV2(&serverLogger{l: o.Logger.With("component", "nats-server"), every: alertEvery}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(startTimeout) {
 		srv.Shutdown()
@@ -688,14 +758,55 @@ func (t *Transport) checkSpace() {
 }
 
 // serverLogger forwards the embedded server's log to slog.
-type serverLogger struct{ l *slog.Logger }
+type serverLogger struct {
+	l *slog.Logger
+	// every bounds how often a failed leaf-node connection is logged:
+	// the server retries each second while its hub is down, and the
+	// transport raises its own alert when a next hop stays unreachable.
+	every time.Duration
+
+	mu       sync.Mutex
+	leafAt   time.Time
+	leafMute int
+}
+
+const leafConnectError = "Error trying to connect as leafnode"
 
 // Notices (the start-up banner, connections) are routine: debug level.
-func (s serverLogger) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
-func (s serverLogger) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s serverLogger) Fatalf(format string, v ...any) {
+func (s *serverLogger) Noticef(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "Leafnode connection created") {
+		s.mu.Lock()
+		s.leafAt, s.leafMute = time.Time{}, 0 // the next outage is news again
+		s.mu.Unlock()
+	}
+	s.l.Debug(msg)
+}
+func (s *serverLogger) Warnf(format string, v ...any) { s.l.Warn(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Fatalf(format string, v ...any) {
 	s.l.Error(fmt.Sprintf(format, v...), "fatal", true)
 }
-func (s serverLogger) Errorf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s serverLogger) Debugf(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
-func (s serverLogger) Tracef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+
+// Errorf logs the server's errors, except that a hub that cannot be
+// reached is a warning, logged once and then at most once every
+// s.every with the count of attempts left unlogged.
+func (s *serverLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if !strings.HasPrefix(msg, leafConnectError) {
+		s.l.Error(msg)
+		return
+	}
+	s.mu.Lock()
+	now := time.Now()
+	if !s.leafAt.IsZero() && now.Sub(s.leafAt) < s.every {
+		s.leafMute++
+		s.mu.Unlock()
+		return
+	}
+	muted := s.leafMute
+	s.leafAt, s.leafMute = now, 0
+	s.mu.Unlock()
+	s.l.Warn(msg, "retrying", "every second", "attempts_not_logged", muted)
+}
+func (s *serverLogger) Debugf(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Tracef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }

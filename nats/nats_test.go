@@ -116,6 +116,41 @@ func streamMsgs(tb testing.TB, tr *Transport) uint64 {
 	return info.State.Msgs
 }
 
+// streamTransmissions returns how many transmissions the transport's
+// stream holds, counting those in each batch.
+func streamTransmissions(tb testing.TB, tr *Transport) uint64 {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := tr.js.Stream(ctx, tr.opts.Stream)
+	if err != nil {
+		tb.Fatalf("stream: %v", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		tb.Fatalf("stream info: %v", err)
+	}
+	var n uint64
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // acknowledged meanwhile
+		}
+		if err != nil {
+			tb.Fatalf("message %d: %v", seq, err)
+		}
+		if m.Header.Get(HeaderBatch) == "" {
+			n++
+			continue
+		}
+		es, err := decodeBatch(m.Header, m.Data)
+		if err != nil {
+			tb.Fatalf("message %d: %v", seq, err)
+		}
+		n += uint64(len(es))
+	}
+	return n
+}
+
 // waitFor polls cond until it holds, failing the test after a generous
 // deadline; it is a guard against hanging, not a timing assertion.
 func waitFor(tb testing.TB, what string, cond func() bool) {
@@ -378,8 +413,11 @@ func TestReopenKeepsUnsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pending[cable.Routine] != 10 {
-		t.Fatalf("after reopen Pending = %v, want 10 ROUTINE", pending)
+	if pending[cable.Routine] == 0 {
+		t.Fatalf("after reopen Pending = %v, want ROUTINE", pending)
+	}
+	if n := streamTransmissions(t, tr); n != 10 {
+		t.Fatalf("after reopen the stream holds %d transmissions, want 10", n)
 	}
 	var c collector
 	stop := receive(t, tr, "LONDON", c.handle)
@@ -434,8 +472,11 @@ func TestReopenKeepsUnacknowledged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pending[cable.Routine] != 300 {
-		t.Fatalf("after reopen Pending = %v, want 300 ROUTINE", pending)
+	if pending[cable.Routine] == 0 {
+		t.Fatalf("after reopen Pending = %v, want ROUTINE", pending)
+	}
+	if n := streamTransmissions(t, tr); n != 300 {
+		t.Fatalf("after reopen the stream holds %d transmissions, want 300", n)
 	}
 	var ok collector
 	stop := receive(t, tr, "PARIS", ok.handle)
@@ -494,11 +535,30 @@ func TestDedup(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := *one
-	if err := tr.Send(ctx, []*cable.Transmission{&again, &again}); err != nil {
+	if err := tr.Send(ctx, []*cable.Transmission{&again}); err != nil {
 		t.Fatal(err)
 	}
+	// Twice in one Send: packed once, so the message is the same as the
+	// first Send's.
+	twice := *one
+	if err := tr.Send(ctx, []*cable.Transmission{&twice, &twice}); err != nil {
+		t.Fatal(err)
+	}
+	if twice.Hop != "STATE" {
+		t.Errorf("hop of the transmission given twice = %q, want STATE", twice.Hop)
+	}
 	if n := streamMsgs(t, tr); n != 1 {
-		t.Fatalf("stream holds %d messages after sending one transmission three times, want 1", n)
+		t.Fatalf("stream holds %d messages after sending one transmission four times, want 1", n)
+	}
+	// A batch sent again whole is stored once too.
+	pair := many(2, 600, "STATE", cable.Immediate)
+	for range 2 {
+		if err := tr.Send(ctx, pair); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, m := streamMsgs(t, tr), streamTransmissions(t, tr); n != 2 || m != 3 {
+		t.Fatalf("stream holds %d messages, %d transmissions after a batch of two sent twice; want 2 and 3", n, m)
 	}
 	// The same cable to another destination is another transmission.
 	other := *one
@@ -506,19 +566,19 @@ func TestDedup(t *testing.T) {
 	if err := tr.Send(ctx, []*cable.Transmission{&other}); err != nil {
 		t.Fatal(err)
 	}
-	if n := streamMsgs(t, tr); n != 2 {
-		t.Fatalf("stream holds %d messages, want 2", n)
+	if n := streamMsgs(t, tr); n != 3 {
+		t.Fatalf("stream holds %d messages, want 3", n)
 	}
 
 	var c collector
 	stop := receive(t, tr, "STATE", c.handle)
-	waitFor(t, "the cable", func() bool { return c.received() >= 1 })
+	waitFor(t, "the cables", func() bool { return c.received() >= 3 })
 	waitFor(t, "ack", func() bool { return streamMsgs(t, tr) == 1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n := c.received(); n != 1 {
-		t.Errorf("received %d, want 1", n)
+	if n := c.received(); n != 3 {
+		t.Errorf("received %d, want 3", n)
 	}
 }
 
@@ -1085,4 +1145,27 @@ func BenchmarkBaselinePublishSync(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+// TestServerLoggerQuietensLeafRetries: a hub that is down is one warning
+// a minute, not an error a second; other errors pass through.
+func TestServerLoggerQuietensLeafRetries(t *testing.T) {
+	var buf bytes.Buffer
+	l := &serverLogger{l: slog.New(slog.NewTextHandler(&buf, nil)), every: time.Hour}
+	for i := range 5 {
+		l.Errorf("Error trying to connect as leafnode to remote server %q (attempt %d): refused", "127.0.0.1:7422", i+1)
+	}
+	l.Errorf("something else broke")
+	l.Noticef("Leafnode connection created for account: $G")
+	l.Errorf("Error trying to connect as leafnode to remote server %q (attempt %d): refused", "127.0.0.1:7422", 1)
+	out := buf.String()
+	if n := strings.Count(out, "trying to connect as leafnode"); n != 2 {
+		t.Errorf("%d leaf-node retries logged, want 2 (the first, and the first after the link came back):\n%s", n, out)
+	}
+	if strings.Contains(out, "level=ERROR msg=\"Error trying") {
+		t.Errorf("a leaf-node retry logged as an error:\n%s", out)
+	}
+	if !strings.Contains(out, "level=ERROR msg=\"something else broke\"") {
+		t.Errorf("other errors not passed through:\n%s", out)
+	}
 }

@@ -229,7 +229,8 @@ func TestNetworkLinkDown(t *testing.T) {
 	// Everything reaches WAR, which keeps it.
 	waitFor(t, "the cables at WAR", func() bool {
 		q, err := n.war.Queued(ctx, "WAR")
-		return err == nil && q[cable.Flash]+q[cable.Immediate]+q[cable.Priority]+q[cable.Routine] == 50 && streamMsgs(t, n.moscow) == 0
+		return err == nil && q[cable.Flash] > 0 && q[cable.Immediate] > 0 && q[cable.Priority] > 0 && q[cable.Routine] > 0 &&
+			streamTransmissions(t, n.war) == 50 && streamMsgs(t, n.moscow) == 0
 	})
 	if atWar.received() != 0 {
 		t.Fatalf("WAR reports %d forwarded while STATE is down", atWar.received())
@@ -243,7 +244,7 @@ func TestNetworkLinkDown(t *testing.T) {
 	// STATE comes back on the same store and leaf port.
 	n.state = openTest(t, n.opts["STATE"])
 	n.waitLinks(t)
-	waitFor(t, "the backlog at STATE", func() bool { return streamMsgs(t, n.state) == 50 })
+	waitFor(t, "the backlog at STATE", func() bool { return streamTransmissions(t, n.state) == 50 })
 	// WAR drained its backlog most urgent first: the stream's order.
 	s, err := n.state.js.Stream(ctx, n.state.opts.Stream)
 	if err != nil {
@@ -550,7 +551,7 @@ func TestDiskBudget(t *testing.T) {
 	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
 	waitFor(t, "MOSCOW's alert", func() bool { return alerted("MOSCOW", "next hop WAR refused custody: no space") })
 	waitFor(t, "WAR's alert", func() bool { return alerted("WAR", "disk budget") })
-	atWar, atMoscow := streamMsgs(t, n.war), streamMsgs(t, n.moscow)
+	atWar, atMoscow := streamTransmissions(t, n.war), streamTransmissions(t, n.moscow)
 	t.Logf("WAR holds %d, MOSCOW %d; alerts %v", atWar, atMoscow, alerts)
 	if atWar+atMoscow != 100 || atMoscow == 0 {
 		t.Errorf("WAR holds %d and MOSCOW %d, want 100 between them, some at MOSCOW", atWar, atMoscow)
@@ -669,4 +670,67 @@ func BenchmarkNetwork(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 	})
+}
+
+// TestForwarderWakesWhenLinkComesUp: with a back-off longer than the test
+// waits, the backlog still moves once the hub is back, because the
+// forwarder is woken when its leaf link comes up.
+func TestForwarderWakesWhenLinkComesUp(t *testing.T) {
+	t.Cleanup(func(lo, hi, u time.Duration) func() {
+		return func() { minBackoff, maxBackoff, unreachableAfter = lo, hi, u }
+	}(minBackoff, maxBackoff, unreachableAfter))
+	minBackoff, maxBackoff, unreachableAfter = time.Hour, time.Hour, 0
+	var mu sync.Mutex
+	tried := false
+	n := openNetwork(t, func(_ string, o *Options) {
+		o.OnAlert = func(station, reason string) {
+			mu.Lock()
+			defer mu.Unlock()
+			tried = tried || station == "WAR" && strings.Contains(reason, "next hop STATE unreachable")
+		}
+	})
+	ctx := context.Background()
+	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
+	forward(t, n.war, "WAR", func(context.Context, []*cable.Transmission) error { return nil })
+	if err := n.state.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ts := mixed(8, 1, "MOSCOW", "STATE")
+	if err := n.moscow.Send(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	// WAR has tried STATE, failed, and backs off for an hour.
+	waitFor(t, "WAR to give up on STATE for now", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return tried
+	})
+	n.state = openTest(t, n.opts["STATE"])
+	n.waitLinks(t)
+	var atState collector
+	receive(t, n.state, "STATE", atState.handle)
+	waitFor(t, "the backlog at STATE", func() bool { return atState.received() == len(ts) })
+	atState.once(t, ts)
+}
+
+// TestSetRoutes: new routes take effect in a running forwarder.
+func TestSetRoutes(t *testing.T) {
+	n := openNetwork(t, nil)
+	ctx := context.Background()
+	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
+	first := many(1, 1, "STATE", cable.Routine)
+	if err := n.moscow.Send(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	// By the routes it opened with: via WAR, whose forwarder is not running.
+	waitFor(t, "the first cable at WAR", func() bool { return streamTransmissions(t, n.war) == 1 })
+	n.moscow.SetRoutes(nil) // direct
+	second := many(1, 2, "STATE", cable.Routine)
+	if err := n.moscow.Send(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second cable at STATE", func() bool { return streamTransmissions(t, n.state) == 1 })
+	if n := streamTransmissions(t, n.war); n != 1 {
+		t.Errorf("WAR holds %d, want only the first", n)
+	}
 }

@@ -24,6 +24,12 @@ const (
 	// what it brings, so that no message is left with the server
 	// believing it delivered: fetchWait bounds that wait.
 	fetchWait = time.Second
+	// maxHeld is the most transmissions a lane holds: a batch brings
+	// many at once.
+	maxHeld = 4 * BatchSize
+	// fetchBytes is what one pull request asks for at most, unless a
+	// single message may be larger.
+	fetchBytes = 16 << 20
 	// maxHeldSections and maxHeldBytes bound the sections Receive holds
 	// while it waits for the rest of their cables; past either the oldest
 	// cable is handed over as incomplete.
@@ -138,7 +144,7 @@ func (l *lane) take(m jetstream.Msg) {
 // fill moves everything ch holds into held. The consumer's MaxAckPending
 // bounds it; what is held is kept alive (puller.keepAlive).
 func (l *lane) fill() {
-	for {
+	for len(l.held) < maxHeld {
 		select {
 		case m := <-l.ch:
 			l.take(m)
@@ -146,6 +152,16 @@ func (l *lane) fill() {
 			return
 		}
 	}
+}
+
+// recv is the lane's channel while it holds fewer than maxHeld messages,
+// else nil, so that a full lane takes nothing more until it hands some
+// over (the pump then waits, and the server keeps the rest).
+func (l *lane) recv() <-chan jetstream.Msg {
+	if len(l.held) >= maxHeld {
+		return nil
+	}
+	return l.ch
 }
 
 // ready reports whether the lane holds messages it may hand over now.
@@ -172,6 +188,8 @@ type puller struct {
 	// wake, when set, returns when housekeep is due next (zero: never).
 	wake      func() time.Time
 	housekeep func(ctx context.Context) error
+	// onLinkUp, when set, runs when a leaf link of the node comes up.
+	onLinkUp func(now time.Time)
 	// extra, when set, lists messages held outside the lanes, kept alive
 	// with them; onExit hands them back.
 	extra  func() []jetstream.Msg
@@ -276,6 +294,10 @@ func (p *puller) run(ctx context.Context) error {
 				wakeAt = w
 			}
 		}
+		var linkUp <-chan struct{}
+		if p.onLinkUp != nil {
+			linkUp = t.linkChange()
+		}
 		var timeout <-chan time.Time
 		var timer *time.Timer
 		if !wakeAt.IsZero() {
@@ -287,16 +309,18 @@ func (p *puller) run(ctx context.Context) error {
 			return nil
 		case err := <-errc:
 			return err
-		case m := <-p.lanes[0].ch:
+		case m := <-p.lanes[0].recv():
 			p.lanes[0].take(m)
-		case m := <-p.lanes[1].ch:
+		case m := <-p.lanes[1].recv():
 			p.lanes[1].take(m)
-		case m := <-p.lanes[2].ch:
+		case m := <-p.lanes[2].recv():
 			p.lanes[2].take(m)
-		case m := <-p.lanes[3].ch:
+		case m := <-p.lanes[3].recv():
 			p.lanes[3].take(m)
 		case <-keep.C:
 			p.keepAlive()
+		case <-linkUp:
+			p.onLinkUp(time.Now())
 		case <-timeout:
 		}
 		if timer != nil {
@@ -337,7 +361,9 @@ func (p *puller) keepAlive() {
 // once ctx is done, hands back whatever the last request still brings.
 func (p *puller) pump(ctx context.Context, l *lane, errc chan<- error) {
 	for ctx.Err() == nil {
-		b, err := l.cons.Fetch(BatchSize, jetstream.FetchMaxWait(fetchWait))
+		// Bounded by bytes as well as count: one message may be a batch
+		// of hundreds of transmissions.
+		b, err := l.cons.Fetch(BatchSize, jetstream.FetchMaxBytes(p.t.fetchBytes()), jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -345,11 +371,17 @@ func (p *puller) pump(ctx context.Context, l *lane, errc chan<- error) {
 			errc <- fmt.Errorf("nats: %s %s: %w", p.station, l.p, err)
 			return
 		}
-		for m := range b.Messages() {
-			select {
-			case l.ch <- m:
-			case <-ctx.Done():
-				p.nak(m, 0)
+		for bm := range b.Messages() {
+			ms, err := expand(bm, max(p.t.opts.AckWait/6, time.Millisecond))
+			if err != nil {
+				p.log.Warn("nats: unreadable batch", "subject", bm.Subject(), "err", err)
+			}
+			for _, m := range ms {
+				select {
+				case l.ch <- m:
+				case <-ctx.Done():
+					p.nak(m, 0)
+				}
 			}
 		}
 		if err := b.Error(); err != nil && ctx.Err() == nil {
@@ -364,6 +396,12 @@ func (p *puller) pump(ctx context.Context, l *lane, errc chan<- error) {
 			}
 		}
 	}
+}
+
+// fetchBytes is the most one pull request brings: room for the largest
+// message.
+func (t *Transport) fetchBytes() int {
+	return max(fetchBytes, t.MaxPayload()+64<<10)
 }
 
 // fatalFetchError reports whether a pull request failed for good.
@@ -473,8 +511,14 @@ func (p *puller) ack(ctx context.Context, msgs []jetstream.Msg) error {
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
+	msgs, err := settled(msgs)
+	if err != nil {
+		p.log.Warn("nats: handing back a batch failed; it returns after AckWait", "err", err)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
 	last := len(msgs) - 1
-	var err error
 	for _, m := range msgs[:last] {
 		if err = m.Ack(); err != nil {
 			break
@@ -712,15 +756,16 @@ func (r *receiver) release() {
 	r.heldBytes, r.heldCount = 0, 0
 }
 
-// Pending returns, for each precedence, how many transmissions addressed
-// to station the stream holds: not yet delivered or delivered and not yet
-// acknowledged.
+// Pending returns, for each precedence, how many messages addressed to
+// station the stream holds, not yet delivered or delivered and not yet
+// acknowledged; a batch of transmissions counts once.
 func (t *Transport) Pending(ctx context.Context, station string) (map[cable.Precedence]uint64, error) {
 	return t.pending(ctx, station, ConsumerName, func(p cable.Precedence) string { return t.inSubject(station, p) })
 }
 
-// Queued returns, for each precedence, how many transmissions in custody
-// at station wait to be forwarded to their next hop.
+// Queued returns, for each precedence, how many messages in custody at
+// station wait to be forwarded to their next hop; a batch of
+// transmissions counts once.
 func (t *Transport) Queued(ctx context.Context, station string) (map[cable.Precedence]uint64, error) {
 	return t.pending(ctx, station, ForwardConsumerName, func(p cable.Precedence) string { return t.fwdSubject(station, "*", p) })
 }

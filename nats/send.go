@@ -66,18 +66,20 @@ func (t *Transport) Send(ctx context.Context, ts []*cable.Transmission) error {
 		return err
 	}
 
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	for i, m := range msgs {
+	// Transmissions on one subject go as batches: one synced write each.
+	out := pack(msgs, t.batchBytes(), nil)
+	futures := make([]jetstream.PubAckFuture, len(out))
+	for i, o := range out {
 		for {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("nats: send: %w", err)
 			}
-			f, err := t.js.PublishMsgAsync(m, jetstream.WithStallWait(stallWait))
+			f, err := t.js.PublishMsgAsync(o.msg, jetstream.WithStallWait(stallWait))
 			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 				continue // the server is behind; wait again, honouring ctx
 			}
 			if err != nil {
-				return fmt.Errorf("nats: send cable %s to %s: %w", ts[i].CableID, ts[i].Destination, err)
+				return fmt.Errorf("nats: send %s: %w", describe(ts, o.of), err)
 			}
 			futures[i] = f
 			break
@@ -87,18 +89,23 @@ func (t *Transport) Send(ctx context.Context, ts []*cable.Transmission) error {
 	var errs []error
 	full := false
 	for i, f := range futures {
+		of := out[i].of
 		select {
 		case <-f.Ok():
-			ts[i].Hop = hops[i]
+			for _, j := range of {
+				ts[j].Hop = hops[j]
+			}
 		case err := <-f.Err():
 			if isFull(err) {
 				full = true
-				t.alert(ts[i].Origin, fmt.Sprintf("custody refused: stream %s is full (%v)", t.opts.Stream, err))
+				t.alert(ts[of[0]].Origin, fmt.Sprintf("custody refused: stream %s is full (%v)", t.opts.Stream, err))
 				err = fmt.Errorf("%w: %w", ErrFull, err)
 			}
-			errs = append(errs, fmt.Errorf("cable %s to %s: %w", ts[i].CableID, ts[i].Destination, err))
+			for _, j := range of {
+				errs = append(errs, fmt.Errorf("cable %s to %s: %w", ts[j].CableID, ts[j].Destination, err))
+			}
 		case <-ctx.Done():
-			return fmt.Errorf("nats: send: waiting for custody of cable %s to %s: %w", ts[i].CableID, ts[i].Destination, ctx.Err())
+			return fmt.Errorf("nats: send: waiting for custody of %s: %w", describe(ts, of), ctx.Err())
 		}
 	}
 	if len(errs) > 0 {
@@ -109,4 +116,24 @@ func (t *Transport) Send(ctx context.Context, ts []*cable.Transmission) error {
 		return err
 	}
 	return nil
+}
+
+// describe names the transmissions of ts at indexes of, for an error.
+func describe(ts []*cable.Transmission, of []int) string {
+	s := fmt.Sprintf("cable %s to %s", ts[of[0]].CableID, ts[of[0]].Destination)
+	if len(of) > 1 {
+		s += fmt.Sprintf(" and %d more in its batch", len(of)-1)
+	}
+	return s
+}
+
+// batchBytes is the largest batch this node makes: what a message may
+// carry, and no more than an eighth of the stream's disk budget, so that
+// a batch never needs more room than a nearly full stream has.
+func (t *Transport) batchBytes() int {
+	n := t.MaxPayload() - batchRoom
+	if t.opts.MaxBytes > 0 {
+		n = int(min(int64(n), t.opts.MaxBytes/8))
+	}
+	return n
 }

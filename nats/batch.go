@@ -1,0 +1,396 @@
+package nats
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Batches.
+//
+// JetStream syncs each message it stores (SyncAlways) and each it removes
+// from a work queue one by one: it has no group commit. A hop that takes
+// custody of a thousand cables as a thousand messages pays for two thousand
+// fsyncs. So transmissions on the same subject that travel together (a
+// Send, a forwarder's batch) go as one message, a batch, that each hop
+// stores, syncs and removes once. Each transmission in it keeps its own
+// envelope; the hop that takes a batch from its stream reads it back into
+// its transmissions, and the batch leaves custody only once every one of
+// them has (see entry).
+//
+// A batch is a message with the header Cable-Batch (the number of
+// transmissions in it) and the body:
+//
+//	"CBATCH1\n"
+//	uvarint count
+//	count times:
+//	  uvarint header count, then for each header:
+//	    uvarint name length, name, uvarint value count,
+//	    then for each value: uvarint value length, value
+//	  uvarint text length, text
+//
+// Nothing may follow the last transmission.
+
+// HeaderBatch marks a message carrying a batch of transmissions, and
+// counts them.
+const HeaderBatch = "Cable-Batch"
+
+const (
+	batchMagic = "CBATCH1\n"
+	// maxBatch is the most transmissions packed into one batch.
+	maxBatch = 256
+	// maxBatchEntries is the most a batch read off the wire may hold.
+	maxBatchEntries = 4096
+	// batchRoom is what a batch leaves of MaxPayload for its own headers.
+	batchRoom = 1 << 10
+)
+
+// batchEntry is one transmission read from a batch.
+type batchEntry struct {
+	header natsgo.Header
+	data   []byte
+}
+
+// appendEntry appends the encoding of one transmission to b.
+func appendEntry(b []byte, h natsgo.Header, data []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(h)))
+	for k, vs := range h {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(vs)))
+		for _, v := range vs {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(data)))
+	return append(b, data...)
+}
+
+// encodeBatch returns the body of a batch of already encoded entries.
+func encodeBatch(entries [][]byte) []byte {
+	n := len(batchMagic) + binary.MaxVarintLen64
+	for _, e := range entries {
+		n += len(e)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, batchMagic...)
+	b = binary.AppendUvarint(b, uint64(len(entries)))
+	for _, e := range entries {
+		b = append(b, e...)
+	}
+	return b
+}
+
+// batchReader reads a batch's body, keeping the first error.
+type batchReader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *batchReader) uvarint(what string, limit uint64) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		r.err = fmt.Errorf("%s: bad or truncated number at byte %d", what, r.off)
+		return 0
+	}
+	if v > limit {
+		r.err = fmt.Errorf("%s: %d at byte %d is more than %d", what, v, r.off, limit)
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+func (r *batchReader) bytes(what string) []byte {
+	n := r.uvarint(what+" length", uint64(len(r.b)))
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)-r.off) {
+		r.err = fmt.Errorf("%s: %d bytes at byte %d, only %d left", what, n, r.off, len(r.b)-r.off)
+		return nil
+	}
+	v := r.b[r.off : r.off+int(n) : r.off+int(n)]
+	r.off += int(n)
+	return v
+}
+
+// decodeBatch reads the transmissions of a batch. The texts share data's
+// memory. It refuses a body that is not exactly a batch: bad magic,
+// truncated or overlong lengths, bytes after the last transmission, a
+// count that disagrees with the header, a batch inside a batch.
+func decodeBatch(h natsgo.Header, data []byte) ([]batchEntry, error) {
+	want, err := strconv.Atoi(h.Get(HeaderBatch))
+	if err != nil || want < 1 || want > maxBatchEntries {
+		return nil, fmt.Errorf("batch: %s %q is not a count from 1 to %d", HeaderBatch, h.Get(HeaderBatch), maxBatchEntries)
+	}
+	if len(data) < len(batchMagic) || string(data[:len(batchMagic)]) != batchMagic {
+		return nil, errors.New("batch: the body does not begin as a batch")
+	}
+	r := &batchReader{b: data, off: len(batchMagic)}
+	n := r.uvarint("batch: count", maxBatchEntries)
+	if r.err == nil && int(n) != want {
+		return nil, fmt.Errorf("batch: the body holds %d transmissions, the header says %d", n, want)
+	}
+	entries := make([]batchEntry, 0, n)
+	for i := 0; r.err == nil && i < int(n); i++ {
+		what := "batch: transmission " + strconv.Itoa(i+1)
+		keys := r.uvarint(what+": header count", 64)
+		hdr := make(natsgo.Header, keys)
+		for k := 0; r.err == nil && k < int(keys); k++ {
+			name := string(r.bytes(what + ": header name"))
+			count := r.uvarint(what+": value count", 64)
+			for v := 0; r.err == nil && v < int(count); v++ {
+				hdr[name] = append(hdr[name], string(r.bytes(what+": header "+strconv.Quote(name))))
+			}
+		}
+		data := r.bytes(what + ": text")
+		if r.err == nil && hdr.Get(HeaderBatch) != "" {
+			r.err = fmt.Errorf("%s is itself a batch", what)
+		}
+		entries = append(entries, batchEntry{header: hdr, data: data})
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.off != len(data) {
+		return nil, fmt.Errorf("batch: %d bytes after the last transmission", len(data)-r.off)
+	}
+	return entries, nil
+}
+
+// packed is a message to publish and the indexes of the messages it
+// carries.
+type packed struct {
+	msg *natsgo.Msg
+	of  []int
+}
+
+// pack groups msgs by subject, in order of first appearance, into batches
+// of at most maxCount(subject) (and maxBatch) transmissions and maxBytes
+// bytes of body. A group of one is the message itself, untouched, and so is
+// a message too large to share a batch. Messages with the same message id
+// (the same transmission given twice) go once, in the first one's batch.
+func pack(msgs []*natsgo.Msg, maxBytes int, maxCount func(subject string) int) []packed {
+	var order []string
+	groups := map[string][]int{}
+	first := map[string]int{}
+	dups := map[int][]int{}
+	for i, m := range msgs {
+		if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
+			if j, ok := first[id]; ok {
+				dups[j] = append(dups[j], i)
+				continue
+			}
+			first[id] = i
+		}
+		if _, ok := groups[m.Subject]; !ok {
+			order = append(order, m.Subject)
+		}
+		groups[m.Subject] = append(groups[m.Subject], i)
+	}
+	var out []packed
+	for _, subject := range order {
+		limit := maxBatch
+		if maxCount != nil {
+			limit = max(1, min(limit, maxCount(subject)))
+		}
+		var of []int
+		var enc [][]byte
+		size := len(batchMagic) + binary.MaxVarintLen64
+		flush := func() {
+			switch len(of) {
+			case 0:
+			case 1:
+				out = append(out, packed{msg: msgs[of[0]], of: of})
+			default:
+				ids := sha256.New()
+				for _, i := range of {
+					ids.Write([]byte(msgs[i].Header.Get(jetstream.MsgIDHeader)))
+					ids.Write([]byte{'\n'})
+				}
+				h := natsgo.Header{}
+				h.Set(HeaderBatch, strconv.Itoa(len(of)))
+				h.Set(jetstream.MsgIDHeader, "batch."+hex.EncodeToString(ids.Sum(nil))[:40])
+				out = append(out, packed{msg: &natsgo.Msg{Subject: subject, Header: h, Data: encodeBatch(enc)}, of: of})
+			}
+			of, enc, size = nil, nil, len(batchMagic)+binary.MaxVarintLen64
+		}
+		for _, i := range groups[subject] {
+			e := appendEntry(nil, msgs[i].Header, msgs[i].Data)
+			if len(of) > 0 && (len(of) == limit || size+len(e) > maxBytes) {
+				flush()
+			}
+			of, enc, size = append(of, i), append(enc, e), size+len(e)
+		}
+		flush()
+	}
+	if len(dups) > 0 {
+		for k := range out {
+			for _, i := range out[k].of {
+				out[k].of = append(out[k].of, dups[i]...)
+			}
+		}
+	}
+	return out
+}
+
+// batchMsg is a batch message taken from a stream: it leaves custody once
+// each of its transmissions has been settled.
+type batchMsg struct {
+	m          jetstream.Msg
+	mu         sync.Mutex
+	left       int
+	nak        bool
+	delay      time.Duration
+	progressAt time.Time
+	// every bounds how often the batch is told it is in progress: each
+	// of its transmissions asks.
+	every time.Duration
+}
+
+// entry is one transmission of a batch, handled like a message of its own.
+// Acknowledging it settles it; the batch is acknowledged when the last of
+// its transmissions is, or handed back (and all of it delivered again, to
+// be stored once at the end) if any was handed back.
+type entry struct {
+	b       *batchMsg
+	header  natsgo.Header
+	data    []byte
+	settled bool // under b.mu
+}
+
+var _ jetstream.Msg = (*entry)(nil)
+
+// expand returns m's transmissions as messages: m itself unless it is a
+// batch. A batch that cannot be read is returned as it is, for the
+// envelope check to refuse. A batch is told it is in progress at most
+// once every progressEvery.
+func expand(m jetstream.Msg, progressEvery time.Duration) ([]jetstream.Msg, error) {
+	if m.Headers().Get(HeaderBatch) == "" {
+		return []jetstream.Msg{m}, nil
+	}
+	es, err := decodeBatch(m.Headers(), m.Data())
+	if err != nil {
+		return []jetstream.Msg{m}, err
+	}
+	b := &batchMsg{m: m, left: len(es), every: progressEvery}
+	out := make([]jetstream.Msg, len(es))
+	for i, e := range es {
+		out[i] = &entry{b: b, header: e.header, data: e.data}
+	}
+	return out, nil
+}
+
+// settle marks e settled, handed back after delay if nak, and returns
+// whether it was the batch's last.
+func (e *entry) settle(nak bool, delay time.Duration) (last, nakBatch bool, batchDelay time.Duration) {
+	b := e.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e.settled {
+		return false, false, 0
+	}
+	e.settled = true
+	b.left--
+	if nak {
+		b.nak = true
+		b.delay = max(b.delay, delay)
+	}
+	return b.left == 0, b.nak, b.delay
+}
+
+// settled returns, for an acknowledgement of msgs, the messages the
+// server is to hear about: each plain message, and each batch whose last
+// transmission this is. A batch with a transmission handed back is handed
+// back here instead.
+func settled(msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+	var out []jetstream.Msg
+	var errs []error
+	for _, m := range msgs {
+		e, ok := m.(*entry)
+		if !ok {
+			out = append(out, m)
+			continue
+		}
+		last, nak, delay := e.settle(false, 0)
+		switch {
+		case !last:
+		case nak:
+			errs = append(errs, e.b.m.NakWithDelay(max(delay, time.Millisecond)))
+		default:
+			out = append(out, e.b.m)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (e *entry) Metadata() (*jetstream.MsgMetadata, error) { return e.b.m.Metadata() }
+func (e *entry) Data() []byte                              { return e.data }
+func (e *entry) Headers() natsgo.Header                    { return e.header }
+func (e *entry) Subject() string                           { return e.b.m.Subject() }
+func (e *entry) Reply() string                             { return e.b.m.Reply() }
+
+func (e *entry) Ack() error {
+	if last, nak, delay := e.settle(false, 0); last {
+		if nak {
+			return e.b.m.NakWithDelay(max(delay, time.Millisecond))
+		}
+		return e.b.m.Ack()
+	}
+	return nil
+}
+
+func (e *entry) DoubleAck(ctx context.Context) error {
+	if last, nak, delay := e.settle(false, 0); last {
+		if nak {
+			return e.b.m.NakWithDelay(max(delay, time.Millisecond))
+		}
+		return e.b.m.DoubleAck(ctx)
+	}
+	return nil
+}
+
+func (e *entry) Nak() error { return e.NakWithDelay(0) }
+
+func (e *entry) NakWithDelay(delay time.Duration) error {
+	if last, _, d := e.settle(true, delay); last {
+		return e.b.m.NakWithDelay(max(d, time.Millisecond))
+	}
+	return nil
+}
+
+func (e *entry) InProgress() error {
+	b := e.b
+	b.mu.Lock()
+	now := time.Now()
+	due := b.left > 0 && now.Sub(b.progressAt) >= b.every
+	if due {
+		b.progressAt = now
+	}
+	b.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return b.m.InProgress()
+}
+
+// Term settles a transmission that will never be handled: as far as its
+// batch is concerned, it is done with.
+func (e *entry) Term() error { return e.Ack() }
+
+func (e *entry) TermWithReason(string) error { return e.Ack() }
