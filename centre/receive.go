@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -33,15 +36,33 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 	refuse := func(t *cable.Transmission, reason string) {
 		refused = append(refused, c.securityEvent(station, t, reason))
 	}
+	// The transport hands over every section of a cable together, in order.
+	var groups [][]*cable.Transmission
 	for i := 0; i < len(ts); {
 		t := ts[i]
-		// The transport hands over every section of a cable together, in order.
 		n := 1
 		for t.Sections > 1 && i+n < len(ts) && ts[i+n].CableID == t.CableID && ts[i+n].Sections == t.Sections && n < t.Sections {
 			n++
 		}
-		group := ts[i : i+n]
+		groups = append(groups, ts[i:i+n])
 		i += n
+	}
+	// Opening (decrypt, verify) and checking are pure work on each cable:
+	// done on every core at once.
+	opened := make([]openedCable, len(groups))
+	parallel(len(groups), func(i int) {
+		t := groups[i][0]
+		if t.Refused != "" || t.Incomplete || t.Kind == cable.KindReceipt {
+			return
+		}
+		o := &opened[i]
+		o.plain, o.problem, o.notYet = c.open(station, groups[i])
+		if o.problem == "" {
+			o.arrival, o.problem = c.check(station, o.plain, at)
+		}
+	})
+	for gi, group := range groups {
+		t := group[0]
 		switch {
 		case t.Refused != "":
 			refuse(t, t.Refused)
@@ -67,16 +88,16 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 			}
 			receipts = append(receipts, rs...)
 		default:
-			plain, problem, notYet := c.open(station, group)
-			if notYet && c.awaitTrust(t, at) {
+			o := opened[gi]
+			if o.notYet && c.awaitTrust(t, at) {
 				waiting++
 				continue
 			}
-			if problem != "" {
-				refuse(t, problem)
+			if o.plain == nil {
+				refuse(t, o.problem)
 				continue
 			}
-			a, problem := c.check(station, plain, at)
+			plain, a, problem := o.plain, o.arrival, o.problem
 			if problem == "" && at.Sub(a.Cable.DTG) > c.replayWindow {
 				held, err := c.held(ctx, a.Cable.ID, station)
 				if err != nil {
@@ -198,6 +219,36 @@ func (c *Centre) held(ctx context.Context, id, station string) (bool, error) {
 // open verifies and decrypts the sealed sections of one cable and joins
 // them, returning the transmission of the whole plain text, or why it is
 // refused and whether only the trust of a new key generation is missing.
+// openedCable is a cable opened and checked, or why it was refused: by
+// open (plain nil) or by check.
+type openedCable struct {
+	plain   *cable.Transmission
+	arrival *cable.Arrival
+	problem string
+	notYet  bool
+}
+
+// parallel runs f(0) to f(n-1) on every core and waits for them.
+func parallel(n int, f func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func (c *Centre) open(station string, group []*cable.Transmission) (*cable.Transmission, string, bool) {
 	t := group[0]
 	if t.Sections > 1 && len(group) != t.Sections {

@@ -51,8 +51,13 @@ func (c *Centre) transmitOnce(ctx context.Context) (int, error) {
 	var wire []*cable.Transmission
 	var sent []*cable.Transmission
 	var alerts []*cable.Event
-	for _, t := range ts {
-		parts, err := c.seal(t)
+	// Sealing (sign, encrypt) is pure work on each cable: done on every
+	// core at once.
+	sealed := make([][]*cable.Transmission, len(ts))
+	errs := make([]error, len(ts))
+	parallel(len(ts), func(i int) { sealed[i], errs[i] = c.seal(ts[i]) })
+	for i, t := range ts {
+		parts, err := sealed[i], errs[i]
 		if err != nil {
 			key := t.CableID + " " + t.Destination
 			if _, seen := c.unsealable.LoadOrStore(key, true); !seen {
