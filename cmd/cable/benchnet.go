@@ -164,6 +164,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 		return nil, fmt.Errorf("release: %w", err)
 	default:
 	}
+	fmt.Fprintf(progress, "bench: %d released at MOSCOW in %.2fs\n", n, time.Since(start).Seconds())
 	var sample []byte
 	byPrec := map[cable.Precedence][]time.Duration{}
 	for _, r := range ids {

@@ -249,6 +249,12 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		defer n.wg.Done()
 		watchKeys(runCtx, n.sealer, log)
 	}()
+	routesW := newRoutesWatcher(d, dir)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		routesW.run(runCtx, 2*time.Second, n.transport.SetRoutes, log)
+	}()
 
 	if n.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		cancel()
@@ -351,6 +357,54 @@ func (n *node) closeBackends() error {
 // watchRules reloads the routing rules when an operator edits the file. A
 // file with mistakes is refused, every problem logged, and the rules in
 // force stay.
+// routesWatcher re-reads the routes file when it changes, so that an
+// operator's edit takes effect without a restart. A file with mistakes is
+// refused, every mistake logged, and the routes in force stay; so they do
+// if the file is removed.
+type routesWatcher struct {
+	path string
+	dir  *cable.Directory
+	last time.Time // modification time of the file in force
+}
+
+// newRoutesWatcher watches d's routes file as it is now.
+func newRoutesWatcher(d dataDir, dir *cable.Directory) *routesWatcher {
+	w := &routesWatcher{path: filepath.Join(d.path, routesFile), dir: dir}
+	if fi, err := os.Stat(w.path); err == nil {
+		w.last = fi.ModTime()
+	}
+	return w
+}
+
+// run checks the file every period until ctx is done, handing set the
+// routes of each good new version.
+func (w *routesWatcher) run(ctx context.Context, period time.Duration, set func(*cable.Routes), log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(w.path)
+		if err != nil || fi.ModTime().Equal(w.last) {
+			continue
+		}
+		w.last = fi.ModTime()
+		b, err := os.ReadFile(w.path)
+		if err == nil {
+			var r *cable.Routes
+			if r, err = cable.ParseRoutes(b, w.dir); err == nil {
+				set(r)
+				log.Info("routes reloaded", "file", w.path)
+				continue
+			}
+		}
+		log.Error("routes not reloaded; the routes in force stay", "file", w.path, "err", describe(err))
+	}
+}
+
 func watchRules(ctx context.Context, d dataDir, dir *cable.Directory, c *centre.Centre, log *slog.Logger) {
 	p := filepath.Join(d.path, rulesFile)
 	var last time.Time
