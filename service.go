@@ -303,21 +303,25 @@ type Records interface {
 	// PendingTransmissions returns queued transmissions, most urgent first.
 	PendingTransmissions(ctx context.Context, limit int) ([]*Transmission, error)
 	// MarkTransmitted records that the transport has custody: a queued
-	// transmission becomes sent, with the hop (Transmission.Hop) that took it.
-	MarkTransmitted(ctx context.Context, ts []*Transmission, at time.Time) error
+	// transmission becomes sent, with the hop (Transmission.Hop) that took
+	// it. The events (nil for none) are appended to the log in the same
+	// transaction, so that the state and its record are written together
+	// or not at all.
+	MarkTransmitted(ctx context.Context, ts []*Transmission, at time.Time, events []*Event) error
 	// MarkDelivered records receipts returned by destination stations: the
 	// transmission of the receipt's cable to its station becomes received,
 	// with the receipt's time and control number. A receipt already
 	// recorded changes nothing; one for a transmission this node never
-	// queued is ENOTFOUND.
-	MarkDelivered(ctx context.Context, rs []*DeliveryReceipt) error
+	// queued is ENOTFOUND. The events are appended in the same transaction.
+	MarkDelivered(ctx context.Context, rs []*DeliveryReceipt, events []*Event) error
 	// OverdueTransmissions returns up to limit transmissions not received
 	// whose precedence's objective (Precedence.Objective) has passed by now
 	// since they were queued, and not yet marked overdue, oldest first.
 	OverdueTransmissions(ctx context.Context, now time.Time, limit int) ([]*Transmission, error)
 	// MarkOverdue records that the speed-of-service watch raised its alert
-	// for each transmission, at at.
-	MarkOverdue(ctx context.Context, ts []*Transmission, at time.Time) error
+	// for each transmission, at at. The events (the alerts) are appended in
+	// the same transaction.
+	MarkOverdue(ctx context.Context, ts []*Transmission, at time.Time, events []*Event) error
 
 	// AppendEvents adds events to the log, setting Seq and hashes.
 	AppendEvents(ctx context.Context, events []*Event) error

@@ -347,40 +347,40 @@ func (c *Centre) openReceipts(station string, t *cable.Transmission) ([]*cable.D
 
 // delivered records receipts for cables sent from here.
 func (c *Centre) delivered(ctx context.Context, station string, rs []*cable.DeliveryReceipt, refused *[]*cable.Event) error {
-	err := c.records.MarkDelivered(ctx, rs)
+	events := func(rs []*cable.DeliveryReceipt) []*cable.Event {
+		es := make([]*cable.Event, len(rs))
+		for i, r := range rs {
+			es[i] = &cable.Event{Kind: cable.EventDelivered, CableID: r.CableID, Station: station, Actor: "message-centre",
+				Detail: map[string]any{"destination": r.Station, "received_at": r.ReceivedAt.UTC().Format(time.RFC3339Nano), "control_number": r.ControlNumber}}
+		}
+		return es
+	}
+	// Each receipt and its delivered event are recorded together.
+	err := c.records.MarkDelivered(ctx, rs, events(rs))
+	n := len(rs)
 	if cable.ErrorCode(err) == cable.ENOTFOUND && len(rs) > 1 {
 		// Find the receipt for a cable never sent from here.
-		var ok []*cable.DeliveryReceipt
+		n = 0
 		for _, r := range rs {
-			if err := c.records.MarkDelivered(ctx, []*cable.DeliveryReceipt{r}); err != nil {
+			one := []*cable.DeliveryReceipt{r}
+			if err := c.records.MarkDelivered(ctx, one, events(one)); err != nil {
 				if cable.ErrorCode(err) != cable.ENOTFOUND {
 					return fmt.Errorf("record receipts at %s: %w", station, err)
 				}
 				*refused = append(*refused, c.receiptRefused(station, r, err))
 				continue
 			}
-			ok = append(ok, r)
+			n++
 		}
-		rs, err = ok, nil
+		err = nil
 	} else if cable.ErrorCode(err) == cable.ENOTFOUND {
 		*refused = append(*refused, c.receiptRefused(station, rs[0], err))
-		rs, err = nil, nil
+		n, err = 0, nil
 	}
 	if err != nil {
 		return fmt.Errorf("record receipts at %s: %w", station, err)
 	}
-	if len(rs) == 0 {
-		return nil
-	}
-	events := make([]*cable.Event, len(rs))
-	for i, r := range rs {
-		events[i] = &cable.Event{Kind: cable.EventDelivered, CableID: r.CableID, Station: station, Actor: "message-centre",
-			Detail: map[string]any{"destination": r.Station, "received_at": r.ReceivedAt.UTC().Format(time.RFC3339Nano), "control_number": r.ControlNumber}}
-	}
-	if err := c.records.AppendEvents(ctx, events); err != nil {
-		return fmt.Errorf("record receipts at %s: %w", station, err)
-	}
-	c.metrics.receipts.Add(float64(len(rs)))
+	c.metrics.receipts.Add(float64(n))
 	return nil
 }
 

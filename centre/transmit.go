@@ -97,15 +97,12 @@ func (c *Centre) transmitOnce(ctx context.Context) (int, error) {
 		}
 	}
 	at := c.now().UTC()
-	if err := c.records.MarkTransmitted(ctx, sent, at); err != nil {
-		return 0, err
-	}
 	events := make([]*cable.Event, len(sent))
 	for i, t := range sent {
 		events[i] = &cable.Event{At: at, Kind: cable.EventTransmitted, CableID: t.CableID, Station: t.Origin, Actor: "message-centre",
 			Detail: map[string]any{"destination": t.Destination, "precedence": t.Precedence.String()}}
 	}
-	if err := c.records.AppendEvents(ctx, events); err != nil {
+	if err := c.records.MarkTransmitted(ctx, sent, at, events); err != nil {
 		return 0, err
 	}
 	c.metrics.transmitted.Add(float64(len(sent)))
@@ -170,7 +167,7 @@ func (c *Centre) forwardLoop(ctx context.Context, station string) error {
 			c.metrics.security.Add(float64(len(refused)))
 		}
 		if len(moved) > 0 {
-			if err := c.records.MarkTransmitted(ctx, moved, c.now().UTC()); err != nil {
+			if err := c.records.MarkTransmitted(ctx, moved, c.now().UTC(), nil); err != nil {
 				return fmt.Errorf("follow cables from %s: %w", station, err)
 			}
 		}

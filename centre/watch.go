@@ -27,9 +27,8 @@ func (c *Centre) watchLoop(ctx context.Context) error {
 	}
 }
 
-// WatchOnce raises the overdue alerts due now and returns how many. The
-// events are appended before the transmissions are marked, so a crash
-// between the two repeats an alert rather than losing it.
+// WatchOnce raises the overdue alerts due now and returns how many. Each
+// alert's event and the mark on its transmission are written together.
 func (c *Centre) WatchOnce(ctx context.Context) (int, error) {
 	now := c.now().UTC()
 	total := 0
@@ -51,10 +50,7 @@ func (c *Centre) WatchOnce(ctx context.Context) (int, error) {
 				}}
 			c.log.Warn("speed of service: overdue", "cable", t.CableID, "destination", t.Destination, "precedence", t.Precedence.String(), "where", where)
 		}
-		if err := c.records.AppendEvents(ctx, events); err != nil {
-			return total, fmt.Errorf("record overdue alerts: %w", err)
-		}
-		if err := c.records.MarkOverdue(ctx, ts, now); err != nil {
+		if err := c.records.MarkOverdue(ctx, ts, now, events); err != nil {
 			return total, fmt.Errorf("mark overdue: %w", err)
 		}
 		for _, t := range ts {

@@ -17,15 +17,57 @@ type transmissionUpdate struct {
 	args          []any  // the arguments of set and where, from $3 on
 }
 
-// updateTransmissions runs the updates in one round trip, in order, in
+// updateTransmissions runs the updates and appends the events (checked
+// first) in one transaction: the state and its record are written
+// together or not at all. The events are set only once it commits.
+func (db *DB) updateTransmissions(ctx context.Context, what string, us []transmissionUpdate, events []*cable.Event) error {
+	var out []*cable.Event
+	if len(events) > 0 {
+		if err := cable.CheckEvents(events); err != nil {
+			return err
+		}
+		out = make([]*cable.Event, len(events))
+		for i, e := range events {
+			c := *e
+			out[i] = &c
+		}
+	}
+	if len(us) == 0 && len(out) == 0 {
+		return nil
+	}
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		head, err := applyTransmissionUpdates(ctx, tx, what, us)
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		var b pgx.Batch
+		if err := queueEvents(&b, head, out, db.now()); err != nil {
+			return err
+		}
+		return sendBatch(ctx, tx, &b, what)
+	})
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		*events[i] = *out[i]
+	}
+	return nil
+}
+
+// applyTransmissionUpdates runs the updates in one round trip, in order, in
 // tx, and returns ENOTFOUND naming the first transmission that does not
 // exist. An update whose condition leaves an existing transmission as it
 // is, is no error. It first locks the chain head: Receive updates
 // transmissions too, under that lock, so the two never lock rows in
-// opposite orders.
-func updateTransmissions(ctx context.Context, tx pgx.Tx, what string, us []transmissionUpdate) error {
-	if _, err := lockChain(ctx, tx); err != nil {
-		return err
+// opposite orders. It returns the locked chain head.
+func applyTransmissionUpdates(ctx context.Context, tx pgx.Tx, what string, us []transmissionUpdate) (*chain, error) {
+	head, err := lockChain(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 {
+		return head, nil
 	}
 	var b pgx.Batch
 	for _, u := range us {
@@ -51,7 +93,7 @@ func updateTransmissions(ctx context.Context, tx pgx.Tx, what string, us []trans
 	if err := br.Close(); err != nil && first == nil {
 		first = dbErr(what, err)
 	}
-	return first
+	return head, first
 }
 
 // MarkTransmitted records, in one transaction, that the transport has
@@ -60,8 +102,9 @@ func updateTransmissions(ctx context.Context, tx pgx.Tx, what string, us []trans
 // time of sending and takes the new hop when Hop is set (the cable moved
 // on to the next relay); a received one stays as it is. ENOTFOUND if a
 // transmission was never queued, and then nothing of the batch is
-// written. The caller logs the transmitted events it wants.
-func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at time.Time) error {
+// written. The events are appended to the log in the same
+// transaction (invalid ones refuse the batch before anything is written).
+func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at time.Time, events []*cable.Event) error {
 	if at.IsZero() {
 		return cable.Errorf(cable.EINVALID, "time of transmission is required")
 	}
@@ -78,12 +121,7 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 			where: ` AND (state = $3 OR (state = $5 AND $6 <> ''))`,
 			args:  []any{cable.TransmissionQueued, utc(at), cable.TransmissionSent, t.Hop}}
 	}
-	if len(us) == 0 {
-		return nil
-	}
-	return db.write(ctx, func(tx pgx.Tx) error {
-		return updateTransmissions(ctx, tx, "mark transmitted", us)
-	})
+	return db.updateTransmissions(ctx, "mark transmitted", us, events)
 }
 
 // MarkDelivered records, in one transaction, the receipts returned by
@@ -92,8 +130,9 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 // number, whatever its state before. A transmission received already
 // stays as it is. A receipt for a transmission this node never queued is
 // ENOTFOUND naming the cable and the station, and then nothing of the
-// batch is written. The caller logs the delivered events it wants.
-func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt) error {
+// batch is written. The events are appended to the log in the same
+// transaction (invalid ones refuse the batch before anything is written).
+func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt, events []*cable.Event) error {
 	if err := cable.CheckReceipts(rs); err != nil {
 		return err
 	}
@@ -104,12 +143,7 @@ func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt) er
 			where: ` AND state <> $3`,
 			args:  []any{cable.TransmissionReceived, utc(r.ReceivedAt), r.ControlNumber}}
 	}
-	if len(us) == 0 {
-		return nil
-	}
-	return db.write(ctx, func(tx pgx.Tx) error {
-		return updateTransmissions(ctx, tx, "mark delivered", us)
-	})
+	return db.updateTransmissions(ctx, "mark delivered", us, events)
 }
 
 // overdueQuery selects the unreceived transmissions not yet marked
@@ -179,8 +213,9 @@ func (db *DB) OverdueTransmissions(ctx context.Context, now time.Time, limit int
 // watch raised its alert for each transmission at at. A transmission
 // marked overdue already keeps its first time. ENOTFOUND if a
 // transmission was never queued, and then nothing of the batch is
-// written. The caller logs the overdue events it wants.
-func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time.Time) error {
+// written. The events are appended to the log in the same
+// transaction (invalid ones refuse the batch before anything is written).
+func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time.Time, events []*cable.Event) error {
 	if at.IsZero() {
 		return cable.Errorf(cable.EINVALID, "time of the overdue alert is required")
 	}
@@ -192,10 +227,5 @@ func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time
 		us[i] = transmissionUpdate{cableID: t.CableID, dest: t.Destination,
 			set: `overdue_at = $3`, where: ` AND overdue_at IS NULL`, args: []any{utc(at)}}
 	}
-	if len(us) == 0 {
-		return nil
-	}
-	return db.write(ctx, func(tx pgx.Tx) error {
-		return updateTransmissions(ctx, tx, "mark overdue", us)
-	})
+	return db.updateTransmissions(ctx, "mark overdue", us, events)
 }

@@ -37,6 +37,41 @@ func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
 	return nil
 }
 
+// copyEvents checks events and returns copies for a transaction to fill
+// in, so that the caller's are set only once it commits.
+func copyEvents(events []*cable.Event) ([]*cable.Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	if err := cable.CheckEvents(events); err != nil {
+		return nil, err
+	}
+	out := make([]*cable.Event, len(events))
+	for i, e := range events {
+		c := *e
+		out[i] = &c
+	}
+	return out, nil
+}
+
+// writeWithEvents runs fn and then appends out (copyEvents of events) in
+// one write transaction, and on commit sets events from out.
+func (db *DB) writeWithEvents(ctx context.Context, events, out []*cable.Event, fn func(tx *txn) error) error {
+	err := db.write(ctx, func(tx *txn) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return appendEvents(ctx, tx, out, db.now())
+	})
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		*events[i] = *out[i]
+	}
+	return nil
+}
+
 // appendEvents chains events onto the log inside tx. The write lock that
 // tx holds keeps the chain from forking.
 func appendEvents(ctx context.Context, tx *txn, events []*cable.Event, now time.Time) error {

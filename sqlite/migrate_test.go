@@ -96,10 +96,10 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Errorf("overdue after the upgrade: %+v", over)
 	}
 	over[0].Hop = "WAR"
-	if err := db.MarkTransmitted(ctx, over[:1], recv); err != nil {
+	if err := db.MarkTransmitted(ctx, over[:1], recv, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: y.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "1"}}); err != nil {
+	if err := db.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: y.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "1"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if rec, err := db.Cable(ctx, x.ID); err != nil || rec.Transmissions[1].Hop != "WAR" {

@@ -16,8 +16,9 @@ import (
 // time of sending and takes the new hop when Hop is set (the cable moved
 // on to the next relay); a received one stays as it is. ENOTFOUND if a
 // transmission was never queued, and then nothing of the batch is
-// written. The caller logs the transmitted events it wants.
-func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at time.Time) error {
+// written. The events are appended to the log in the same
+// transaction (invalid ones refuse the batch before anything is written).
+func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at time.Time, events []*cable.Event) error {
 	if at.IsZero() {
 		return cable.Errorf(cable.EINVALID, "time of transmission is required")
 	}
@@ -26,10 +27,14 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 			return cable.Errorf(cable.EINVALID, "no transmission")
 		}
 	}
-	if len(ts) == 0 {
+	out, err := copyEvents(events)
+	if err != nil {
+		return err
+	}
+	if len(ts) == 0 && len(out) == 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *txn) error {
+	return db.writeWithEvents(ctx, events, out, func(tx *txn) error {
 		for _, t := range ts {
 			res, err := tx.ExecContext(ctx, `UPDATE transmissions
 				SET sent_at = CASE WHEN state = ?1 THEN ?2 ELSE sent_at END,
@@ -71,15 +76,20 @@ func mustExist(ctx context.Context, tx *txn, res sql.Result, id, dest string) er
 // number, whatever its state before. A transmission received already
 // stays as it is. A receipt for a transmission this node never queued is
 // ENOTFOUND naming the cable and the station, and then nothing of the
-// batch is written. The caller logs the delivered events it wants.
-func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt) error {
+// batch is written. The events are appended to the log in the same
+// transaction (invalid ones refuse the batch before anything is written).
+func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt, events []*cable.Event) error {
 	if err := cable.CheckReceipts(rs); err != nil {
 		return err
 	}
-	if len(rs) == 0 {
+	out, err := copyEvents(events)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 && len(out) == 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *txn) error {
+	return db.writeWithEvents(ctx, events, out, func(tx *txn) error {
 		for _, r := range rs {
 			res, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?1, received_at = ?2, control_number = ?3
 				WHERE cable_id = ?4 AND destination = ?5 AND state <> ?1`,
@@ -165,8 +175,9 @@ func (db *DB) OverdueTransmissions(ctx context.Context, now time.Time, limit int
 // watch raised its alert for each transmission at at. A transmission
 // marked overdue already keeps its first time. ENOTFOUND if a
 // transmission was never queued, and then nothing of the batch is
-// written. The caller logs the overdue events it wants.
-func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time.Time) error {
+// written. The events are appended to the log in the same
+// transaction (invalid ones refuse the batch before anything is written).
+func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time.Time, events []*cable.Event) error {
 	if at.IsZero() {
 		return cable.Errorf(cable.EINVALID, "time of the overdue alert is required")
 	}
@@ -175,10 +186,14 @@ func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time
 			return cable.Errorf(cable.EINVALID, "no transmission")
 		}
 	}
-	if len(ts) == 0 {
+	out, err := copyEvents(events)
+	if err != nil {
+		return err
+	}
+	if len(ts) == 0 && len(out) == 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *txn) error {
+	return db.writeWithEvents(ctx, events, out, func(tx *txn) error {
 		for _, t := range ts {
 			res, err := tx.ExecContext(ctx, `UPDATE transmissions SET overdue_at = ?
 				WHERE cable_id = ? AND destination = ? AND overdue_at IS NULL`,

@@ -143,7 +143,7 @@ func BenchOverdue(b *testing.B, r cable.Records) {
 		rs = append(rs, &cable.DeliveryReceipt{CableID: cable.Identifier(2026, "MOSCOW", i+1), Origin: "MOSCOW", Station: "STATE",
 			ReceivedAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ControlNumber: fmt.Sprint(i + 1)})
 	}
-	if err := r.MarkDelivered(ctx, rs); err != nil {
+	if err := r.MarkDelivered(ctx, rs, nil); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now().Add(7 * time.Hour)

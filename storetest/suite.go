@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) cable.Records) {
 		{"Transmissions/Hop", s.transmitHop},
 		{"Transmissions/Delivered", s.markDelivered},
 		{"Transmissions/Overdue", s.overdue},
+		{"Transmissions/EventsWithMarks", s.eventsWithMarks},
 		{"Receive/OwnReleaseControlNumber", s.receiveOwnControlNumber},
 		{"Events/Chain", s.eventsChain},
 		{"Events/Concurrent", s.eventsConcurrent},
@@ -638,7 +639,7 @@ func (s *suite) findSent(t *testing.T, r cable.Records) {
 		t.Fatalf("no pending transmission of %s to STATE in %v", x.ID, ps)
 	}
 	sentAt := feb.Add(5 * time.Minute)
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sentAt))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sentAt, nil))
 	rec := record(t, r, x.ID)
 	receive(t, r, &cable.Arrival{Station: "STATE", Cable: rec.Cable, Text: rec.Text, SHA256: rec.SHA256, At: feb.Add(time.Hour), Distribution: cable.Distribution{Action: "EUR"}})
 	ss, _ = find(t, r, all(cable.CableFilter{Station: "MOSCOW", Sent: true}))
@@ -821,7 +822,7 @@ func (s *suite) transmissions(t *testing.T, r cable.Records) {
 		t.Errorf("pending, limit 2: %v", ps)
 	}
 	at := feb.Add(time.Hour)
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{ps[0], ps[1]}, at))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{ps[0], ps[1]}, at, nil))
 	ts := record(t, r, f1.ID).Transmissions[0]
 	if ts.State != cable.TransmissionSent || ts.SentAt == nil || !ts.SentAt.Equal(at) {
 		t.Errorf("after MarkTransmitted: %+v", ts)
@@ -832,11 +833,11 @@ func (s *suite) transmissions(t *testing.T, r cable.Records) {
 		t.Errorf("pending after two were sent: %v", left)
 	}
 	// Marking again changes nothing; an unknown transmission is not found.
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{ps[0]}, at.Add(time.Hour)))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{ps[0]}, at.Add(time.Hour), nil))
 	if ts := record(t, r, f1.ID).Transmissions[0]; !ts.SentAt.Equal(at) {
 		t.Errorf("sent at moved to %v", ts.SentAt)
 	}
-	err = r.MarkTransmitted(ctx, []*cable.Transmission{left[0], {CableID: f1.ID, Destination: "PARIS"}}, at)
+	err = r.MarkTransmitted(ctx, []*cable.Transmission{left[0], {CableID: f1.ID, Destination: "PARIS"}}, at, nil)
 	wantCode(t, err, cable.ENOTFOUND)
 	if ts := record(t, r, r1.ID).Transmissions[0]; ts.State != cable.TransmissionQueued {
 		t.Errorf("a failed MarkTransmitted batch changed %s: %+v", r1.ID, ts)

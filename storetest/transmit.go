@@ -70,7 +70,7 @@ func (s *suite) transmitHop(t *testing.T, r cable.Records) {
 	// Custody passes to the relay WAR.
 	sent := feb.Add(time.Minute)
 	toState.Hop = "WAR"
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent, nil))
 	for _, st := range []cable.TransmissionState{stateOf(t, r, c.ID, "STATE"), sentState(t, r, "MOSCOW", c.ID, "STATE")} {
 		if st.State != cable.TransmissionSent || !timeIs(st.SentAt, sent) || st.Hop != "WAR" || st.ReceivedAt != nil || st.ControlNumber != "" || st.OverdueAt != nil {
 			t.Errorf("after custody passed to WAR: %+v", st)
@@ -83,36 +83,36 @@ func (s *suite) transmitHop(t *testing.T, r cable.Records) {
 	// The cable moves on to STATE: the hop follows it, the time of
 	// sending stays that of the first custody.
 	toState.Hop = "STATE"
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent.Add(time.Minute)))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent.Add(time.Minute), nil))
 	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionSent || !timeIs(st.SentAt, sent) || st.Hop != "STATE" {
 		t.Errorf("after the cable moved on to STATE: %+v", st)
 	}
 	// A transmission marked again without a hop keeps the one it has.
 	toState.Hop = ""
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent.Add(2*time.Minute)))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent.Add(2*time.Minute), nil))
 	if st := stateOf(t, r, c.ID, "STATE"); !timeIs(st.SentAt, sent) || st.Hop != "STATE" {
 		t.Errorf("after marking again without a hop: %+v", st)
 	}
 
 	// A failed batch changes nothing of it.
 	toLondon.Hop = "WAR"
-	err := r.MarkTransmitted(ctx, []*cable.Transmission{toLondon, {CableID: c.ID, Destination: "PARIS", Hop: "WAR"}}, sent)
+	err := r.MarkTransmitted(ctx, []*cable.Transmission{toLondon, {CableID: c.ID, Destination: "PARIS", Hop: "WAR"}}, sent, nil)
 	wantCode(t, err, cable.ENOTFOUND)
 	if st := stateOf(t, r, c.ID, "LONDON"); st.State != cable.TransmissionQueued || st.Hop != "" {
 		t.Errorf("a failed MarkTransmitted batch changed the transmission to LONDON: %+v", st)
 	}
 	// Sent without a hop named: sent, no hop.
 	toLondon.Hop = ""
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toLondon}, sent))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toLondon}, sent, nil))
 	if st := stateOf(t, r, c.ID, "LONDON"); st.State != cable.TransmissionSent || !timeIs(st.SentAt, sent) || st.Hop != "" {
 		t.Errorf("transmission to LONDON sent without a hop: %+v", st)
 	}
 
 	// Once received, a transmission stays as it is.
 	recv := sent.Add(time.Hour)
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: c.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "8963"}}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: c.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "8963"}}, nil))
 	toState.Hop = "PARIS"
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, recv.Add(time.Hour)))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, recv.Add(time.Hour), nil))
 	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionReceived || !timeIs(st.SentAt, sent) || st.Hop != "STATE" ||
 		!timeIs(st.ReceivedAt, recv) || st.ControlNumber != "8963" {
 		t.Errorf("a received transmission marked transmitted again: %+v", st)
@@ -130,13 +130,13 @@ func (s *suite) markDelivered(t *testing.T, r cable.Records) {
 	sent := feb.Add(time.Minute)
 	toState := pending(t, r, x.ID, "STATE")
 	toState.Hop = "WAR"
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent, nil))
 
 	// A receipt for a sent transmission: received, with its time and
 	// control number; what was there stays.
 	recv := time.Date(2026, 2, 22, 20, 52, 0, 123456000, time.FixedZone("EST", -5*3600))
 	rx := &cable.DeliveryReceipt{CableID: x.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "8963"}
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rx}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rx}, nil))
 	for _, st := range []cable.TransmissionState{stateOf(t, r, x.ID, "STATE"), sentState(t, r, "MOSCOW", x.ID, "STATE")} {
 		if st.State != cable.TransmissionReceived || !timeIs(st.ReceivedAt, recv) || st.ControlNumber != "8963" ||
 			!timeIs(st.SentAt, sent) || st.Hop != "WAR" || st.OverdueAt != nil {
@@ -155,14 +155,14 @@ func (s *suite) markDelivered(t *testing.T, r cable.Records) {
 
 	// The same receipt again, or another for the same transmission,
 	// changes nothing.
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rx, {CableID: x.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv.Add(time.Hour), ControlNumber: "1"}}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rx, {CableID: x.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv.Add(time.Hour), ControlNumber: "1"}}, nil))
 	if st := stateOf(t, r, x.ID, "STATE"); !timeIs(st.ReceivedAt, recv) || st.ControlNumber != "8963" {
 		t.Errorf("a second receipt changed a received transmission: %+v", st)
 	}
 
 	// A receipt may come back before the transmission is marked sent.
 	ry := &cable.DeliveryReceipt{CableID: y.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "8964"}
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{ry}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{ry}, nil))
 	if st := stateOf(t, r, y.ID, "STATE"); st.State != cable.TransmissionReceived || st.SentAt != nil || st.ControlNumber != "8964" {
 		t.Errorf("receipt for a queued transmission: %+v", st)
 	}
@@ -178,7 +178,7 @@ func (s *suite) markDelivered(t *testing.T, r cable.Records) {
 		{CableID: x.ID, Origin: "MOSCOW", Station: "PARIS", ReceivedAt: recv, ControlNumber: "1"},
 		{CableID: "2026MOSCOW09999", Origin: "MOSCOW", Station: "LONDON", ReceivedAt: recv, ControlNumber: "1"},
 	} {
-		err := r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rl, bad})
+		err := r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rl, bad}, nil)
 		wantCode(t, err, cable.ENOTFOUND)
 		if msg := cable.ErrorMessage(err); !strings.Contains(msg, bad.CableID) || !strings.Contains(msg, bad.Station) {
 			t.Errorf("error %q names not the cable %s and station %s", msg, bad.CableID, bad.Station)
@@ -189,7 +189,7 @@ func (s *suite) markDelivered(t *testing.T, r cable.Records) {
 	}
 
 	// Every problem of a batch is named, and nothing of it is written.
-	err = r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rl, nil, {}, {CableID: x.ID, Station: "london", ControlNumber: "1"}})
+	err = r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rl, nil, {}, {CableID: x.ID, Station: "london", ControlNumber: "1"}}, nil)
 	wantCode(t, err, cable.EINVALID)
 	ps2 := cable.ErrorProblems(err)
 	for _, want := range []string{"receipts[1]", "receipts[2].cable_id", "receipts[2].station", "receipts[2].received_at",
@@ -204,12 +204,12 @@ func (s *suite) markDelivered(t *testing.T, r cable.Records) {
 	if st := stateOf(t, r, x.ID, "LONDON"); st.State != cable.TransmissionQueued {
 		t.Errorf("an invalid MarkDelivered batch changed the transmission to LONDON: %+v", st)
 	}
-	must(t, r.MarkDelivered(ctx, nil))
+	must(t, r.MarkDelivered(ctx, nil, nil))
 
 	// Two receipts for one transmission in a batch: the first counts.
 	rl2 := *rl
 	rl2.ControlNumber = "78"
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rl, &rl2}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{rl, &rl2}, nil))
 	if st := sentState(t, r, "MOSCOW", x.ID, "LONDON"); st.State != cable.TransmissionReceived || st.ControlNumber != "77" || st.SentAt != nil {
 		t.Errorf("transmission to LONDON after two receipts in a batch: %+v", st)
 	}
@@ -253,10 +253,10 @@ func (s *suite) overdue(t *testing.T, r cable.Records) {
 	if last.Before(first) {
 		t.Fatalf("queue times run backwards: %v then %v", first, last)
 	}
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: fReceived.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: last, ControlNumber: "1"}}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: fReceived.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: last, ControlNumber: "1"}}, nil))
 	transit := pending(t, r, fTransit.ID, "STATE")
 	transit.Hop = "WAR"
-	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{transit}, last))
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{transit}, last, nil))
 
 	// want is the model: every transmission the domain calls overdue at
 	// now and not marked so, oldest first, then by cable and destination.
@@ -352,7 +352,7 @@ func (s *suite) overdue(t *testing.T, r cable.Records) {
 
 	// Marked overdue: out of the watch, the time kept, the first one only.
 	alerted := late.Add(time.Second)
-	must(t, r.MarkOverdue(ctx, ts[:2], alerted))
+	must(t, r.MarkOverdue(ctx, ts[:2], alerted, nil))
 	check("after two were marked overdue", late, 5)
 	for _, x := range ts[:2] {
 		if st := stateOf(t, r, x.CableID, x.Destination); !timeIs(st.OverdueAt, alerted) || !st.Overdue(x.Precedence, late) {
@@ -362,28 +362,28 @@ func (s *suite) overdue(t *testing.T, r cable.Records) {
 			t.Errorf("marked overdue, in the sent list: %+v", st)
 		}
 	}
-	must(t, r.MarkOverdue(ctx, ts[:1], alerted.Add(time.Hour)))
+	must(t, r.MarkOverdue(ctx, ts[:1], alerted.Add(time.Hour), nil))
 	if st := stateOf(t, r, ts[0].CableID, ts[0].Destination); !timeIs(st.OverdueAt, alerted) {
 		t.Errorf("marked overdue twice: %+v, want the first time %v", st, alerted)
 	}
 
 	// A failed batch marks nothing.
-	err = r.MarkOverdue(ctx, []*cable.Transmission{ts[2], {CableID: routine.ID, Destination: "PARIS"}}, alerted)
+	err = r.MarkOverdue(ctx, []*cable.Transmission{ts[2], {CableID: routine.ID, Destination: "PARIS"}}, alerted, nil)
 	wantCode(t, err, cable.ENOTFOUND)
 	if st := stateOf(t, r, ts[2].CableID, ts[2].Destination); st.OverdueAt != nil {
 		t.Errorf("a failed MarkOverdue batch marked %+v", st)
 	}
-	wantCode(t, r.MarkOverdue(ctx, ts[2:3], time.Time{}), cable.EINVALID)
-	wantCode(t, r.MarkOverdue(ctx, []*cable.Transmission{nil}, alerted), cable.EINVALID)
-	must(t, r.MarkOverdue(ctx, nil, alerted))
+	wantCode(t, r.MarkOverdue(ctx, ts[2:3], time.Time{}, nil), cable.EINVALID)
+	wantCode(t, r.MarkOverdue(ctx, []*cable.Transmission{nil}, alerted, nil), cable.EINVALID)
+	must(t, r.MarkOverdue(ctx, nil, alerted, nil))
 
 	// A receipt takes a transmission out of the watch.
 	rest := got(late, 0)
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: rest[0].id, Origin: "MOSCOW", Station: rest[0].dest, ReceivedAt: late, ControlNumber: "2"}}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: rest[0].id, Origin: "MOSCOW", Station: rest[0].dest, ReceivedAt: late, ControlNumber: "2"}}, nil))
 	if g := got(late, 0); !slices.Equal(g, rest[1:]) {
 		t.Errorf("overdue after a receipt: %v, want %v", g, rest[1:])
 	}
-	must(t, r.MarkOverdue(ctx, ts, alerted))
+	must(t, r.MarkOverdue(ctx, ts, alerted, nil))
 	if g := got(late.AddDate(1, 0, 0), 0); len(g) != 0 {
 		t.Errorf("overdue after every one was marked: %v", g)
 	}
@@ -405,7 +405,7 @@ func (s *suite) receiveOwnControlNumber(t *testing.T, r cable.Records) {
 	if st.State != cable.TransmissionReceived || !timeIs(st.ReceivedAt, at) || st.ControlNumber != "8963" {
 		t.Errorf("transmission received at a station of the same node: %+v", st)
 	}
-	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: c.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: at.Add(time.Hour), ControlNumber: "9"}}))
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: c.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: at.Add(time.Hour), ControlNumber: "9"}}, nil))
 	receive(t, r, b)
 	if !b.Duplicate {
 		t.Error("a second arrival is no duplicate")
@@ -425,5 +425,58 @@ func (s *suite) receiveOwnControlNumber(t *testing.T, r cable.Records) {
 	}
 	if dl := record(t, r, d.ID).DeliveryFor("STATE"); dl == nil || dl.Receipt.ControlNumber != a.Receipt.ControlNumber {
 		t.Errorf("delivery %+v, receipt %+v", dl, a.Receipt)
+	}
+}
+
+// eventsWithMarks: the events given with a mark are appended in its
+// transaction: both are written, or (a failed or invalid batch) neither.
+func (s *suite) eventsWithMarks(t *testing.T, r cable.Records) {
+	c := Cable("MOSCOW", feb, "marks", "text")
+	c.To = append(c.To, cable.Addressee{Station: "LONDON", Role: cable.RoleInfo})
+	Release(t, r, c)
+	toState := pending(t, r, c.ID, "STATE")
+	count := func(kind string) int {
+		t.Helper()
+		return len(events(t, r, cable.EventFilter{CableID: c.ID, Kind: kind}))
+	}
+	ev := func(kind string) []*cable.Event {
+		return []*cable.Event{{Kind: kind, CableID: c.ID, Station: "MOSCOW", Actor: "message-centre"}}
+	}
+
+	sent := feb.Add(time.Minute)
+	es := ev(cable.EventTransmitted)
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent, es))
+	if count(cable.EventTransmitted) != 1 || es[0].Seq == 0 || es[0].Hash == "" {
+		t.Errorf("transmitted event: %d in the log, caller's %+v", count(cable.EventTransmitted), es[0])
+	}
+
+	// A failed batch writes neither the marks nor the events.
+	recv := sent.Add(time.Hour)
+	good := &cable.DeliveryReceipt{CableID: c.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "5"}
+	never := &cable.DeliveryReceipt{CableID: c.ID, Origin: "MOSCOW", Station: "PARIS", ReceivedAt: recv, ControlNumber: "6"}
+	es = ev(cable.EventDelivered)
+	wantCode(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{good, never}, es), cable.ENOTFOUND)
+	if n := count(cable.EventDelivered); n != 0 || es[0].Seq != 0 {
+		t.Errorf("a failed batch appended %d delivered events (caller's seq %d)", n, es[0].Seq)
+	}
+	// An invalid event refuses the batch before anything is written.
+	wantCode(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{good}, []*cable.Event{{CableID: c.ID}}), cable.EINVALID)
+	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionSent {
+		t.Errorf("a batch with an invalid event changed the transmission: %+v", st)
+	}
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{good}, ev(cable.EventDelivered)))
+	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionReceived || count(cable.EventDelivered) != 1 {
+		t.Errorf("after the receipt: %+v and %d delivered events", st, count(cable.EventDelivered))
+	}
+
+	toLondon := pending(t, r, c.ID, "LONDON")
+	must(t, r.MarkOverdue(ctx, []*cable.Transmission{toLondon}, feb.Add(48*time.Hour), ev(cable.EventOverdue)))
+	if st := stateOf(t, r, c.ID, "LONDON"); st.OverdueAt == nil || count(cable.EventOverdue) != 1 {
+		t.Errorf("after the overdue mark: %+v and %d overdue events", st, count(cable.EventOverdue))
+	}
+	rep, err := r.Verify(ctx)
+	must(t, err)
+	if len(rep.Problems) != 0 {
+		t.Errorf("Verify after the marks: %v", rep.Problems)
 	}
 }
