@@ -75,7 +75,11 @@ type Centre struct {
 
 	releases chan *pendingRelease
 	kick     chan struct{}
-	wg       sync.WaitGroup
+	// moved carries, from the forwarders to hopLoop, the cables that have
+	// passed to a next hop, so that recording where they are never holds
+	// a forwarder up behind the records' writer.
+	moved chan []*cable.Transmission
+	wg    sync.WaitGroup
 }
 
 // New checks the configuration and returns a centre. Call Run to start
@@ -106,6 +110,7 @@ func New(cfg Config) (*Centre, error) {
 		now: cfg.Now, ttl: cfg.SessionTTL, sealer: cfg.Sealer,
 		sectionLimit: cfg.SectionLimit, replayWindow: cfg.ReplayWindow, watchEvery: cfg.WatchInterval,
 		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1),
+		moved: make(chan []*cable.Transmission, 256),
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -161,7 +166,7 @@ func (c *Centre) Directory() *cable.Directory { return c.dir }
 // until ctx is done and they have stopped. Transmissions queued before a
 // crash are sent again on start; receivers deduplicate.
 func (c *Centre) Run(ctx context.Context) error {
-	errc := make(chan error, 2*len(c.stations)+3)
+	errc := make(chan error, 2*len(c.stations)+4)
 	var wg sync.WaitGroup
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
@@ -175,6 +180,7 @@ func (c *Centre) Run(ctx context.Context) error {
 	run("release", c.releaseLoop)
 	run("transmit", c.transmitLoop)
 	run("watch", c.watchLoop)
+	run("hops", c.hopLoop)
 	for _, s := range c.stations {
 		// Every station forwards what is in its custody for others: a
 		// post its own cables, a relay what passes through it.

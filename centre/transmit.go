@@ -167,10 +167,65 @@ func (c *Centre) forwardLoop(ctx context.Context, station string) error {
 			c.metrics.security.Add(float64(len(refused)))
 		}
 		if len(moved) > 0 {
-			if err := c.records.MarkTransmitted(ctx, moved, c.now().UTC(), nil); err != nil {
-				return fmt.Errorf("follow cables from %s: %w", station, err)
+			select {
+			case c.moved <- moved:
+			case <-ctx.Done():
 			}
 		}
 		return nil
 	})
+}
+
+// hopLoop records the next hop of each cable a forwarder has handed on
+// ("in transit at WAR" on the sent list), gathering what the forwarders
+// hand it meanwhile into one transaction. Custody has passed already: this
+// is the post's view of where its cables are, and a hop not recorded
+// (a crash first) is overtaken by the receipt.
+func (c *Centre) hopLoop(ctx context.Context) error {
+	for {
+		var ts []*cable.Transmission
+		select {
+		case <-ctx.Done():
+			c.recordHops(context.WithoutCancel(ctx), c.drainMoved(nil))
+			return nil
+		case ts = <-c.moved:
+		}
+		c.recordHops(ctx, c.drainMoved(ts))
+	}
+}
+
+// drainMoved appends to ts whatever the forwarders have queued.
+func (c *Centre) drainMoved(ts []*cable.Transmission) []*cable.Transmission {
+	for len(ts) < transmitBatch {
+		select {
+		case more := <-c.moved:
+			ts = append(ts, more...)
+		default:
+			return ts
+		}
+	}
+	return ts
+}
+
+// recordHops marks each transmission with its latest hop.
+func (c *Centre) recordHops(ctx context.Context, ts []*cable.Transmission) {
+	if len(ts) == 0 {
+		return
+	}
+	latest := make(map[string]int, len(ts))
+	var out []*cable.Transmission
+	for _, t := range ts {
+		key := t.CableID + " " + t.Destination
+		if i, ok := latest[key]; ok {
+			out[i] = t
+			continue
+		}
+		latest[key] = len(out)
+		out = append(out, t)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := c.records.MarkTransmitted(ctx, out, c.now().UTC(), nil); err != nil {
+		c.log.Warn("hops of forwarded cables not recorded; their receipts will show where they went", "count", len(out), "err", err)
+	}
 }

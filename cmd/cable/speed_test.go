@@ -100,3 +100,67 @@ func TestSpeedOfService(t *testing.T) {
 		t.Error("metrics lack cable_overdue_total for FLASH")
 	}
 }
+
+// TestPostSeesWhereItsCablesAre: with the hub down, a cable released at
+// the post is shown in transit at the relay once the relay has custody;
+// with the hub back, received, with the hub's control number.
+func TestPostSeesWhereItsCablesAre(t *testing.T) {
+	nw, err := newNetwork(t.TempDir(), nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &inProcess{nw: nw, log: testLogger(t), nodes: map[string]*node{}}
+	defer p.close()
+	ctx := context.Background()
+	for _, st := range []string{"MOSCOW", "WAR"} {
+		if err := p.start(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := p.nodes["MOSCOW"]
+	drafter, _, err := post.records.UserByName(ctx, "drafter.moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := post.centre.Release(ctx, drafter, benchCable(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toState := func() cable.TransmissionState {
+		r, err := post.records.Cable(ctx, rec.Cable.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range r.Transmissions {
+			if tr.Destination == "STATE" {
+				return tr
+			}
+		}
+		t.Fatalf("no transmission to STATE: %+v", r.Transmissions)
+		return cable.TransmissionState{}
+	}
+	waitUntil(t, "the cable in transit at WAR", func() bool {
+		st := toState()
+		return st.State == cable.TransmissionSent && st.Hop == "WAR"
+	})
+	if err := p.start(ctx, "STATE"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the receipt from STATE", func() bool { return toState().State == cable.TransmissionReceived })
+	if st := toState(); st.ControlNumber == "" || st.ReceivedAt == nil {
+		t.Errorf("received without control number or time: %+v", st)
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after a generous
+// deadline: a guard against hanging, not a timing assertion.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
