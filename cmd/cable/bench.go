@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,12 +36,13 @@ type benchResult struct {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--n N] [--workers W] [--network [--backlog B --flash-runs R]] [--json]", stdout, stderr)
+	fs := newFlagSet("bench", "bench [--n N] [--workers W] [--network [--runs R] [--backlog B --flash-runs F]] [--json]", stdout, stderr)
 	n := fs.Int("n", 5000, "`number` of cables to release")
 	workers := fs.Int("workers", 64, "concurrent releasing `clients`")
 	network := fs.Bool("network", false, "measure the three-node network (post, relay, hub) instead of one node")
 	backlog := fs.Int("backlog", 100000, "with --network: ROUTINE `cables` queued at the post before the FLASH runs (0: skip)")
 	flashRuns := fs.Int("flash-runs", 30, "with --network: FLASH `cables` timed behind the backlog")
+	runs := fs.Int("runs", 1, "with --network: `times` to measure throughput, each on a new network, raw JetStream beside each; the backlog runs once, after the last")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -63,19 +65,43 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer os.RemoveAll(tmp)
 	if *network {
-		progress := stderr
-		nb, err := benchNetwork(ctx, tmp, *n, *workers, *backlog, *flashRuns, progress)
-		if err != nil {
-			return err
+		if *runs < 1 {
+			return cable.Errorf(cable.EINVALID, "--runs must be at least 1")
 		}
+		progress := stderr
+		var all []*netBench
+		for i := range *runs {
+			bl, fr := 0, 0
+			if i == *runs-1 {
+				bl, fr = *backlog, *flashRuns
+			}
+			nb, err := benchNetwork(ctx, filepath.Join(tmp, fmt.Sprint("run", i)), *n, *workers, bl, fr, progress)
+			if err != nil {
+				return err
+			}
+			nb.Ratio = nb.Cables.PerSecond / nb.Raw.PerSecond
+			all = append(all, nb)
+		}
+		nb := all[len(all)-1]
 		if *asJSON {
-			return json.NewEncoder(stdout).Encode(nb)
+			if *runs == 1 {
+				return json.NewEncoder(stdout).Encode(nb)
+			}
+			return json.NewEncoder(stdout).Encode(map[string]any{"runs": all, "median_ratio": medianRatio(all)})
 		}
 		fmt.Fprintf(stdout, "%d cables of about 4 KB, %d releasing clients, three nodes joined by leaf links\n", *n, *workers)
-		for _, r := range []benchResult{nb.Cables, nb.Raw} {
-			fmt.Fprintf(stdout, "  %-72s %8.0f cables/s  (%.2fs)\n", r.Name, r.PerSecond, r.Seconds)
+		for i, nb := range all {
+			if *runs > 1 {
+				fmt.Fprintf(stdout, " run %d\n", i+1)
+			}
+			for _, r := range []benchResult{nb.Cables, nb.Raw} {
+				fmt.Fprintf(stdout, "  %-72s %8.0f cables/s  (%.2fs)\n", r.Name, r.PerSecond, r.Seconds)
+			}
+			fmt.Fprintf(stdout, "  ours / raw: %.2f\n", nb.Ratio)
 		}
-		fmt.Fprintf(stdout, "  ours / raw: %.2f\n", nb.Cables.PerSecond/nb.Raw.PerSecond)
+		if *runs > 1 {
+			fmt.Fprintf(stdout, " median ours / raw over %d runs: %.2f\n", *runs, medianRatio(all))
+		}
 		for _, p := range cable.Precedences() {
 			if l, ok := nb.Latency[p.String()]; ok {
 				fmt.Fprintf(stdout, "  latency under load %-9s n=%-5d p50 %8.1f ms  p99 %8.1f ms  max %8.1f ms\n", p, l.N, l.P50, l.P99, l.Max)
@@ -301,4 +327,17 @@ func benchRawJetStream(ctx context.Context, storeDir string, text []byte, n int,
 		name = "raw JetStream publish, async (all acks awaited)"
 	}
 	return benchResult{Name: name, Cables: n, Seconds: secs, PerSecond: float64(n) / secs}, nil
+}
+
+// medianRatio is the median of the runs' ours / raw.
+func medianRatio(runs []*netBench) float64 {
+	rs := make([]float64, len(runs))
+	for i, r := range runs {
+		rs[i] = r.Ratio
+	}
+	slices.Sort(rs)
+	if len(rs)%2 == 1 {
+		return rs[len(rs)/2]
+	}
+	return (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
 }

@@ -34,6 +34,8 @@ type netBench struct {
 	// while a ROUTINE backlog drains through the network.
 	Flash   *latency `json:"flash_behind_backlog,omitempty"`
 	Backlog int      `json:"backlog,omitempty"`
+	// Ratio is Cables over Raw.
+	Ratio float64 `json:"ours_over_raw"`
 }
 
 // latency is a distribution of delivery times in milliseconds.
