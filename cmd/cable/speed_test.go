@@ -164,3 +164,26 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestBenchNetworkSmall runs `cable bench --network` on a few cables, the
+// backlog and FLASH runs included, so that the harness behind the
+// published figures keeps working.
+func TestBenchNetworkSmall(t *testing.T) {
+	nb, err := benchNetwork(context.Background(), t.TempDir(), 40, 4, 60, 2, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb.Cables.Cables != 40 || nb.Cables.PerSecond <= 0 || nb.Raw.PerSecond <= 0 || nb.RawBefore.PerSecond <= 0 || nb.Ratio <= 0 {
+		t.Errorf("figures: %+v", nb)
+	}
+	n := 0
+	for _, l := range nb.Latency {
+		n += l.N
+	}
+	if n != 40 {
+		t.Errorf("latencies of %d cables, want 40", n)
+	}
+	if nb.Flash == nil || nb.Flash.N != 2 || nb.Backlog != 60 {
+		t.Errorf("FLASH behind the backlog: %+v (backlog %d)", nb.Flash, nb.Backlog)
+	}
+}
