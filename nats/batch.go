@@ -339,12 +339,24 @@ func settled(msgs []jetstream.Msg) ([]jetstream.Msg, error) {
 	return out, errors.Join(errs...)
 }
 
+// Metadata is the batch's: its sequence, its delivery count, the
+// server's count of messages pending behind it.
 func (e *entry) Metadata() (*jetstream.MsgMetadata, error) { return e.b.m.Metadata() }
-func (e *entry) Data() []byte                              { return e.data }
-func (e *entry) Headers() natsgo.Header                    { return e.header }
-func (e *entry) Subject() string                           { return e.b.m.Subject() }
-func (e *entry) Reply() string                             { return e.b.m.Reply() }
 
+// Data is the transmission's text.
+func (e *entry) Data() []byte { return e.data }
+
+// Headers is the transmission's own envelope.
+func (e *entry) Headers() natsgo.Header { return e.header }
+
+// Subject is the batch's, which all its transmissions share.
+func (e *entry) Subject() string { return e.b.m.Subject() }
+
+// Reply is the batch's acknowledgement subject.
+func (e *entry) Reply() string { return e.b.m.Reply() }
+
+// Ack settles the transmission; the last one acknowledges the batch (or
+// hands it back, if another was handed back).
 func (e *entry) Ack() error {
 	if last, nak, delay := e.settle(false, 0); last {
 		if nak {
@@ -355,6 +367,8 @@ func (e *entry) Ack() error {
 	return nil
 }
 
+// DoubleAck is Ack, waiting for the server's confirmation when it
+// settles the batch.
 func (e *entry) DoubleAck(ctx context.Context) error {
 	if last, nak, delay := e.settle(false, 0); last {
 		if nak {
@@ -365,8 +379,12 @@ func (e *entry) DoubleAck(ctx context.Context) error {
 	return nil
 }
 
+// Nak hands the transmission back at once: the batch comes back whole
+// once every transmission in it is settled.
 func (e *entry) Nak() error { return e.NakWithDelay(0) }
 
+// NakWithDelay hands the transmission back after delay; the batch comes
+// back after the longest delay asked of it.
 func (e *entry) NakWithDelay(delay time.Duration) error {
 	if last, _, d := e.settle(true, delay); last {
 		return e.b.m.NakWithDelay(max(d, time.Millisecond))
@@ -374,6 +392,8 @@ func (e *entry) NakWithDelay(delay time.Duration) error {
 	return nil
 }
 
+// InProgress keeps the batch from being delivered again, telling the
+// server at most once every b.every however many transmissions ask.
 func (e *entry) InProgress() error {
 	b := e.b
 	b.mu.Lock()
@@ -393,4 +413,5 @@ func (e *entry) InProgress() error {
 // batch is concerned, it is done with.
 func (e *entry) Term() error { return e.Ack() }
 
+// TermWithReason is Term.
 func (e *entry) TermWithReason(string) error { return e.Ack() }

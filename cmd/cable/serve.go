@@ -306,7 +306,16 @@ const sealOverhead = 4 << 10
 // watchKeys re-reads the trusted public identities now and then, so that
 // an operator's `cable station trust` takes effect without a restart.
 func watchKeys(ctx context.Context, k *seal.Keyrings, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
+	every(ctx, 5*time.Second, func() {
+		if err := k.Reload(); err != nil {
+			log.Error("station keys not reloaded", "err", describe(err))
+		}
+	})
+}
+
+// every runs f once each period until ctx is done.
+func every(ctx context.Context, period time.Duration, f func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -314,9 +323,7 @@ func watchKeys(ctx context.Context, k *seal.Keyrings, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		if err := k.Reload(); err != nil {
-			log.Error("station keys not reloaded", "err", describe(err))
-		}
+		f()
 	}
 }
 
@@ -379,17 +386,10 @@ func newRoutesWatcher(d dataDir, dir *cable.Directory) *routesWatcher {
 // run checks the file every period until ctx is done, handing set the
 // routes of each good new version.
 func (w *routesWatcher) run(ctx context.Context, period time.Duration, set func(*cable.Routes), log *slog.Logger) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, period, func() {
 		fi, err := os.Stat(w.path)
 		if err != nil || fi.ModTime().Equal(w.last) {
-			continue
+			return
 		}
 		w.last = fi.ModTime()
 		b, err := os.ReadFile(w.path)
@@ -398,11 +398,11 @@ func (w *routesWatcher) run(ctx context.Context, period time.Duration, set func(
 			if r, err = cable.ParseRoutes(b, w.dir); err == nil {
 				set(r)
 				log.Info("routes reloaded", "file", w.path)
-				continue
+				return
 			}
 		}
 		log.Error("routes not reloaded; the routes in force stay", "file", w.path, "err", describe(err))
-	}
+	})
 }
 
 func watchRules(ctx context.Context, d dataDir, dir *cable.Directory, c *centre.Centre, log *slog.Logger) {
@@ -411,25 +411,18 @@ func watchRules(ctx context.Context, d dataDir, dir *cable.Directory, c *centre.
 	if fi, err := os.Stat(p); err == nil {
 		last = fi.ModTime()
 	}
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 2*time.Second, func() {
 		fi, err := os.Stat(p)
 		if err != nil || fi.ModTime().Equal(last) {
-			continue
+			return
 		}
 		last = fi.ModTime()
 		rr, err := d.rules(dir)
 		if err != nil {
 			log.Error("routing rules not reloaded; the rules in force stay", "err", describe(err))
-			continue
+			return
 		}
 		c.SetRules(rr)
 		log.Info("routing rules reloaded", "file", p)
-	}
+	})
 }
