@@ -8,9 +8,14 @@ import cable "github.com/cable-archive/cable"
 var (
 	// ErrUnknownStation: the originating station is not trusted here.
 	ErrUnknownStation = &cable.Error{Code: cable.EFORBIDDEN, Message: "Sealed by a station this station does not trust."}
-	// ErrUntrustedGeneration: the station is trusted, but not the key
-	// generation the cable was sealed under.
+	// ErrUntrustedGeneration: the station is trusted, but not yet the key
+	// generation the cable was sealed under, a newer one than any trusted
+	// (by at most MaxGenerationsAhead): its identity may still come.
 	ErrUntrustedGeneration = cable.ErrNotYetTrusted
+	// ErrUnknownGeneration: the station is trusted, but the key generation
+	// the cable names is neither trusted nor one that may still come (older
+	// than the newest trusted, or too far past it).
+	ErrUnknownGeneration = &cable.Error{Code: cable.EFORBIDDEN, Message: "Sealed under a key generation that is not trusted and not awaited."}
 	// ErrBadSignature: the signature does not verify with the origin's
 	// trusted key (a forgery, or content changed before sealing).
 	ErrBadSignature = &cable.Error{Code: cable.EFORBIDDEN, Message: "Signature does not verify."}

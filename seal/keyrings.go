@@ -314,7 +314,9 @@ func (ks *Keyrings) verifyKeys(station string, gen int) ([]ed25519.PublicKey, er
 		pk, err := ks.rings[st].trustedSigningKey(station, gen)
 		if err == nil {
 			keys = append(keys, pk)
-		} else if errors.Is(err, ErrUntrustedGeneration) {
+		} else if errors.Is(err, ErrUntrustedGeneration) || errors.Is(err, ErrUnknownGeneration) && !errors.Is(firstErr, ErrUntrustedGeneration) {
+			// Not yet trusted by one hosted keyring outranks unknown to
+			// another: the identity may still come.
 			firstErr = err
 		}
 	}

@@ -332,7 +332,7 @@ func TestKeyringsOpenRefusals(t *testing.T) {
 		{"age header byte flipped", "STATE", rewrap(env, flipHeader), seal.ErrAltered},
 		{"truncated", "STATE", good[:len(good)-1], seal.ErrAltered},
 		{"envelope byte flipped", "STATE", append([]byte("cable-sealed-v2"), good[len("cable-sealed-v1"):]...), seal.ErrAltered},
-		{"envelope generation", "STATE", rewrap(strings.Replace(env, "generation: 1", "generation: 2", 1), body), seal.ErrUntrustedGeneration},
+		{"envelope generation", "STATE", rewrap(strings.Replace(env, "generation: 1", "generation: 2", 1), body), seal.ErrEnvelopeMismatch},
 		{"envelope relabelled", "STATE", rewrap(strings.Replace(env, "00511", "00999", 1), body), seal.ErrCableIDMismatch},
 		{"envelope recipients", "STATE", rewrap(strings.Replace(env, "recipients: STATE", "recipients: LONDON STATE", 1), body), seal.ErrEnvelopeMismatch},
 		{"origin swapped to a trusted station", "STATE", rewrap(strings.NewReplacer("MOSCOW", "LONDON").Replace(env), body), seal.ErrEnvelopeMismatch},

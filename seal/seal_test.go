@@ -151,11 +151,13 @@ func TestOpenRefusals(t *testing.T) {
 		_, err := war.Open(mustSeal(t, moscow, text, "1946MOSCOW00511", "WAR"))
 		wantRefused(t, err, seal.ErrUnknownStation, cable.EFORBIDDEN)
 	})
-	t.Run("untrusted generation", func(t *testing.T) {
+	t.Run("envelope generation rewritten", func(t *testing.T) {
+		// Refused at once as a mismatch, not held for a generation 2 that
+		// the origin never signed under.
 		s := *good
 		s.Generation = 2
 		_, err := state.Open(&s)
-		wantRefused(t, err, seal.ErrUntrustedGeneration, cable.EFORBIDDEN)
+		wantRefused(t, err, seal.ErrEnvelopeMismatch, cable.EFORBIDDEN)
 	})
 	t.Run("bad signature", func(t *testing.T) {
 		// An impostor calling itself MOSCOW, with its own keys, seals to STATE.
@@ -520,5 +522,29 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestGenerationsAhead: a cable under a generation newer than any trusted
+// waits (ErrUntrustedGeneration) while it is at most MaxGenerationsAhead
+// past the newest; further ahead it is refused outright.
+func TestGenerationsAhead(t *testing.T) {
+	moscow, state := station(t, "MOSCOW"), station(t, "STATE")
+	trust(t, moscow, state) // STATE trusts MOSCOW generation 1
+	trust(t, state, moscow)
+	text := []byte("CONFIDENTIAL\n1. (C) TEXT.\n")
+	for gen := 2; gen <= 1+seal.MaxGenerationsAhead+1; gen++ {
+		if _, err := moscow.Rotate(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := state.Open(mustSeal(t, moscow, text, "1946MOSCOW00511", "STATE"))
+		if gen <= 1+seal.MaxGenerationsAhead {
+			wantRefused(t, err, seal.ErrUntrustedGeneration, cable.EFORBIDDEN)
+		} else {
+			wantRefused(t, err, seal.ErrUnknownGeneration, cable.EFORBIDDEN)
+			if errors.Is(err, cable.ErrNotYetTrusted) {
+				t.Errorf("generation %d, %d ahead, would be held: %v", gen, gen-1, err)
+			}
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,9 +161,12 @@ func (k *Keyring) Open(s *Sealed) (text []byte, err error) {
 	if !slices.Contains(s.Recipients, k.station) {
 		return nil, fmt.Errorf("cable %s is addressed to %s, not %s: %w", s.CableID, strings.Join(s.Recipients, " "), k.station, ErrNotAddressed)
 	}
-	verifyKey, err := k.signingKey(s.Origin, s.Generation)
-	if err != nil {
-		return nil, fmt.Errorf("cable %s: %w", s.CableID, err)
+	// A generation not trusted yet is reported only once the envelope is
+	// known to match what was signed: a relay that rewrites the envelope's
+	// generation is refused at once, not held for the identity to come.
+	verifyKey, keyErr := k.signingKey(s.Origin, s.Generation)
+	if keyErr != nil && !errors.Is(keyErr, ErrUntrustedGeneration) {
+		return nil, fmt.Errorf("cable %s: %w", s.CableID, keyErr)
 	}
 
 	ids := make([]age.Identity, 0, len(k.own))
@@ -189,6 +193,9 @@ func (k *Keyring) Open(s *Sealed) (text []byte, err error) {
 		return nil, fmt.Errorf("cable %s: signed origin %s generation %d to %s: %w",
 			s.CableID, c.origin, c.generation, strings.Join(c.recipients, " "), ErrEnvelopeMismatch)
 	}
+	if keyErr != nil {
+		return nil, fmt.Errorf("cable %s: %w", s.CableID, keyErr)
+	}
 	sum := sha256.Sum256(c.text)
 	if !ed25519.Verify(verifyKey, signedBytes(c.cableID, c.origin, c.generation, c.recipients, sum[:]), c.signature) {
 		return nil, fmt.Errorf("cable %s from %s generation %d: %w", s.CableID, s.Origin, s.Generation, ErrBadSignature)
@@ -199,15 +206,23 @@ func (k *Keyring) Open(s *Sealed) (text []byte, err error) {
 	return c.text, nil
 }
 
+// MaxGenerationsAhead is how far past the newest trusted key generation of
+// a station a cable may name one and wait for its identity to be trusted
+// (the station rotated and the operators are exchanging the new identity).
+// A generation further ahead, or an older one not held, is refused.
+const MaxGenerationsAhead = 3
+
 // signingKey returns the trusted public signing key of station's generation.
 func (k *Keyring) signingKey(station string, gen int) (ed25519.PublicKey, error) {
 	if station == k.station {
+		newest := 0
 		for _, id := range k.own {
 			if id.Generation == gen {
 				return id.SigningKey.Public().(ed25519.PublicKey), nil
 			}
+			newest = max(newest, id.Generation)
 		}
-		return nil, fmt.Errorf("own generation %d: %w", gen, ErrUntrustedGeneration)
+		return nil, generationError("own", gen, newest)
 	}
 	gens := k.peers[station]
 	if len(gens) == 0 {
@@ -215,9 +230,18 @@ func (k *Keyring) signingKey(station string, gen int) (ed25519.PublicKey, error)
 	}
 	p := gens[gen]
 	if p == nil {
-		return nil, fmt.Errorf("station %s generation %d: %w", station, gen, ErrUntrustedGeneration)
+		return nil, generationError("station "+station, gen, slices.Max(slices.Collect(maps.Keys(gens))))
 	}
 	return p.SigningKey, nil
+}
+
+// generationError says why generation gen of whose, not held, is refused:
+// not trusted yet if it may still come, unknown if not.
+func generationError(whose string, gen, newest int) error {
+	if gen > newest && gen <= newest+MaxGenerationsAhead {
+		return fmt.Errorf("%s generation %d (newest trusted %d): %w", whose, gen, newest, ErrUntrustedGeneration)
+	}
+	return fmt.Errorf("%s generation %d (newest trusted %d): %w", whose, gen, newest, ErrUnknownGeneration)
 }
 
 type content struct {
