@@ -61,9 +61,9 @@ type batchEntry struct {
 }
 
 // appendEntry appends the encoding of one transmission to b.
-func appendEntry(b []byte, h natsgo.Header, data []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(h)))
-	for k, vs := range h {
+func appendEntry(b []byte, e batchEntry) []byte {
+	b = binary.AppendUvarint(b, uint64(len(e.header)))
+	for k, vs := range e.header {
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
 		b = binary.AppendUvarint(b, uint64(len(vs)))
@@ -72,21 +72,46 @@ func appendEntry(b []byte, h natsgo.Header, data []byte) []byte {
 			b = append(b, v...)
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(data)))
-	return append(b, data...)
+	b = binary.AppendUvarint(b, uint64(len(e.data)))
+	return append(b, e.data...)
 }
 
-// encodeBatch returns the body of a batch of already encoded entries.
-func encodeBatch(entries [][]byte) []byte {
-	n := len(batchMagic) + binary.MaxVarintLen64
+// uvarintLen is the length of x's uvarint encoding.
+func uvarintLen(x int) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
+// entrySize is the length of appendEntry's encoding of e.
+func entrySize(e batchEntry) int {
+	n := uvarintLen(len(e.header))
+	for k, vs := range e.header {
+		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs))
+		for _, v := range vs {
+			n += uvarintLen(len(v)) + len(v)
+		}
+	}
+	return n + uvarintLen(len(e.data)) + len(e.data)
+}
+
+// batchOverhead is the body of a batch less its entries, at most.
+const batchOverhead = len(batchMagic) + binary.MaxVarintLen64
+
+// encodeBatch returns the body of a batch of entries, written once into
+// a buffer of the right size.
+func encodeBatch(entries []batchEntry) []byte {
+	n := batchOverhead
 	for _, e := range entries {
-		n += len(e)
+		n += entrySize(e)
 	}
 	b := make([]byte, 0, n)
 	b = append(b, batchMagic...)
 	b = binary.AppendUvarint(b, uint64(len(entries)))
 	for _, e := range entries {
-		b = append(b, e...)
+		b = appendEntry(b, e)
 	}
 	return b
 }
@@ -210,8 +235,7 @@ func pack(msgs []*natsgo.Msg, maxBytes int, maxCount func(subject string) int) [
 			limit = max(1, min(limit, maxCount(subject)))
 		}
 		var of []int
-		var enc [][]byte
-		size := len(batchMagic) + binary.MaxVarintLen64
+		size := batchOverhead
 		flush := func() {
 			switch len(of) {
 			case 0:
@@ -219,23 +243,25 @@ func pack(msgs []*natsgo.Msg, maxBytes int, maxCount func(subject string) int) [
 				out = append(out, packed{msg: msgs[of[0]], of: of})
 			default:
 				ids := sha256.New()
-				for _, i := range of {
+				entries := make([]batchEntry, len(of))
+				for j, i := range of {
 					ids.Write([]byte(msgs[i].Header.Get(jetstream.MsgIDHeader)))
 					ids.Write([]byte{'\n'})
+					entries[j] = batchEntry{header: msgs[i].Header, data: msgs[i].Data}
 				}
 				h := natsgo.Header{}
 				h.Set(HeaderBatch, strconv.Itoa(len(of)))
 				h.Set(jetstream.MsgIDHeader, "batch."+hex.EncodeToString(ids.Sum(nil))[:40])
-				out = append(out, packed{msg: &natsgo.Msg{Subject: subject, Header: h, Data: encodeBatch(enc)}, of: of})
+				out = append(out, packed{msg: &natsgo.Msg{Subject: subject, Header: h, Data: encodeBatch(entries)}, of: of})
 			}
-			of, enc, size = nil, nil, len(batchMagic)+binary.MaxVarintLen64
+			of, size = nil, batchOverhead
 		}
 		for _, i := range groups[subject] {
-			e := appendEntry(nil, msgs[i].Header, msgs[i].Data)
-			if len(of) > 0 && (len(of) == limit || size+len(e) > maxBytes) {
+			n := entrySize(batchEntry{header: msgs[i].Header, data: msgs[i].Data})
+			if len(of) > 0 && (len(of) == limit || size+n > maxBytes) {
 				flush()
 			}
-			of, enc, size = append(of, i), append(enc, e), size+len(e)
+			of, size = append(of, i), size+n
 		}
 		flush()
 	}
@@ -314,6 +340,26 @@ func (e *entry) settle(nak bool, delay time.Duration) (last, nakBatch bool, batc
 	return b.left == 0, b.nak, b.delay
 }
 
+// done settles e as handled. If it was the last of its batch, the batch
+// is settled with ack, or handed back if any of its transmissions was.
+func (e *entry) done(ack func() error) error {
+	last, nak, delay := e.settle(false, 0)
+	switch {
+	case !last:
+		return nil
+	case nak:
+		return e.b.handBack(delay)
+	}
+	return ack()
+}
+
+// handBack hands the whole batch back for redelivery after delay. Like
+// puller.nak it always names a delay, so that the server keeps the
+// hand-back across a restart.
+func (b *batchMsg) handBack(delay time.Duration) error {
+	return b.m.NakWithDelay(max(delay, time.Millisecond))
+}
+
 // settled returns, for an acknowledgement of msgs, the messages the
 // server is to hear about: each plain message, and each batch whose last
 // transmission this is. A batch with a transmission handed back is handed
@@ -327,14 +373,10 @@ func settled(msgs []jetstream.Msg) ([]jetstream.Msg, error) {
 			out = append(out, m)
 			continue
 		}
-		last, nak, delay := e.settle(false, 0)
-		switch {
-		case !last:
-		case nak:
-			errs = append(errs, e.b.m.NakWithDelay(max(delay, time.Millisecond)))
-		default:
+		errs = append(errs, e.done(func() error {
 			out = append(out, e.b.m)
-		}
+			return nil
+		}))
 	}
 	return out, errors.Join(errs...)
 }
@@ -357,26 +399,12 @@ func (e *entry) Reply() string { return e.b.m.Reply() }
 
 // Ack settles the transmission; the last one acknowledges the batch (or
 // hands it back, if another was handed back).
-func (e *entry) Ack() error {
-	if last, nak, delay := e.settle(false, 0); last {
-		if nak {
-			return e.b.m.NakWithDelay(max(delay, time.Millisecond))
-		}
-		return e.b.m.Ack()
-	}
-	return nil
-}
+func (e *entry) Ack() error { return e.done(e.b.m.Ack) }
 
 // DoubleAck is Ack, waiting for the server's confirmation when it
 // settles the batch.
 func (e *entry) DoubleAck(ctx context.Context) error {
-	if last, nak, delay := e.settle(false, 0); last {
-		if nak {
-			return e.b.m.NakWithDelay(max(delay, time.Millisecond))
-		}
-		return e.b.m.DoubleAck(ctx)
-	}
-	return nil
+	return e.done(func() error { return e.b.m.DoubleAck(ctx) })
 }
 
 // Nak hands the transmission back at once: the batch comes back whole
@@ -387,7 +415,7 @@ func (e *entry) Nak() error { return e.NakWithDelay(0) }
 // back after the longest delay asked of it.
 func (e *entry) NakWithDelay(delay time.Duration) error {
 	if last, _, d := e.settle(true, delay); last {
-		return e.b.m.NakWithDelay(max(d, time.Millisecond))
+		return e.b.handBack(d)
 	}
 	return nil
 }

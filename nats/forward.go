@@ -193,11 +193,9 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	// Those for one next hop, destination and precedence go as batches,
 	// each one synced write there.
 	outs := make([]*natsgo.Msg, len(sent))
+	nextOf := map[string]string{}
 	for i, o := range sent {
 		outs[i] = o.out
-	}
-	nextOf := map[string]string{}
-	for _, o := range sent {
 		nextOf[o.out.Subject] = o.next
 	}
 	packs := pack(outs, t.batchBytes(), func(subject string) int { return f.packLimit(nextOf[subject]) })
