@@ -102,10 +102,10 @@ func TestRoutesReload(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs, mu: &mu}, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	w := newRoutesWatcher(d, dir)
+	w := newFileWatch(path)
 	go func() {
 		defer close(done)
-		w.run(ctx, 10*time.Millisecond, func(r *cable.Routes) {
+		watchRoutes(ctx, w, dir, 10*time.Millisecond, func(r *cable.Routes) {
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, r)

@@ -231,6 +231,10 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	}
 	reg.MustRegister(srv.Collectors()...)
 
+	// The files are looked at now, so that an edit made while the node
+	// starts is not taken for the version in force.
+	rulesW := newFileWatch(filepath.Join(d.path, rulesFile))
+	routesW := newFileWatch(filepath.Join(d.path, routesFile))
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.wg.Add(2)
@@ -242,18 +246,17 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 	}()
 	go func() {
 		defer n.wg.Done()
-		watchRules(runCtx, d, dir, n.centre, log)
+		watchRules(runCtx, rulesW, d, dir, n.centre, log)
 	}()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		watchKeys(runCtx, n.sealer, log)
 	}()
-	routesW := newRoutesWatcher(d, dir)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		routesW.run(runCtx, 2*time.Second, n.transport.SetRoutes, log)
+		watchRoutes(runCtx, routesW, dir, 2*time.Second, n.transport.SetRoutes, log)
 	}()
 
 	if n.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -361,41 +364,48 @@ func (n *node) closeBackends() error {
 	return errors.Join(errs...)
 }
 
-// watchRules reloads the routing rules when an operator edits the file. A
-// file with mistakes is refused, every problem logged, and the rules in
-// force stay.
-// routesWatcher re-reads the routes file when it changes, so that an
-// operator's edit takes effect without a restart. A file with mistakes is
-// refused, every mistake logged, and the routes in force stay; so they do
-// if the file is removed.
-type routesWatcher struct {
+// fileWatch tells when an operator has edited a file: its modification
+// time has moved.
+type fileWatch struct {
 	path string
-	dir  *cable.Directory
-	last time.Time // modification time of the file in force
+	last time.Time // modification time of the version in force
 }
 
-// newRoutesWatcher watches d's routes file as it is now.
-func newRoutesWatcher(d dataDir, dir *cable.Directory) *routesWatcher {
-	w := &routesWatcher{path: filepath.Join(d.path, routesFile), dir: dir}
-	if fi, err := os.Stat(w.path); err == nil {
+// newFileWatch watches path as it is now.
+func newFileWatch(path string) *fileWatch {
+	w := &fileWatch{path: path}
+	if fi, err := os.Stat(path); err == nil {
 		w.last = fi.ModTime()
 	}
 	return w
 }
 
-// run checks the file every period until ctx is done, handing set the
-// routes of each good new version.
-func (w *routesWatcher) run(ctx context.Context, period time.Duration, set func(*cable.Routes), log *slog.Logger) {
+// changed reports whether the file has changed since the last call (or
+// newFileWatch). A file that cannot be read has not changed: the version
+// in force stays.
+func (w *fileWatch) changed() bool {
+	fi, err := os.Stat(w.path)
+	if err != nil || fi.ModTime().Equal(w.last) {
+		return false
+	}
+	w.last = fi.ModTime()
+	return true
+}
+
+// watchRoutes re-reads the routes file each period when it has changed,
+// so that an operator's edit takes effect without a restart: set gets the
+// routes of each good new version. A file with mistakes is refused, every
+// mistake logged, and the routes in force stay; so they do if the file is
+// removed.
+func watchRoutes(ctx context.Context, w *fileWatch, dir *cable.Directory, period time.Duration, set func(*cable.Routes), log *slog.Logger) {
 	every(ctx, period, func() {
-		fi, err := os.Stat(w.path)
-		if err != nil || fi.ModTime().Equal(w.last) {
+		if !w.changed() {
 			return
 		}
-		w.last = fi.ModTime()
 		b, err := os.ReadFile(w.path)
 		if err == nil {
 			var r *cable.Routes
-			if r, err = cable.ParseRoutes(b, w.dir); err == nil {
+			if r, err = cable.ParseRoutes(b, dir); err == nil {
 				set(r)
 				log.Info("routes reloaded", "file", w.path)
 				return
@@ -405,24 +415,20 @@ func (w *routesWatcher) run(ctx context.Context, period time.Duration, set func(
 	})
 }
 
-func watchRules(ctx context.Context, d dataDir, dir *cable.Directory, c *centre.Centre, log *slog.Logger) {
-	p := filepath.Join(d.path, rulesFile)
-	var last time.Time
-	if fi, err := os.Stat(p); err == nil {
-		last = fi.ModTime()
-	}
+// watchRules reloads the routing rules when an operator edits the file. A
+// file with mistakes is refused, every problem logged, and the rules in
+// force stay.
+func watchRules(ctx context.Context, w *fileWatch, d dataDir, dir *cable.Directory, c *centre.Centre, log *slog.Logger) {
 	every(ctx, 2*time.Second, func() {
-		fi, err := os.Stat(p)
-		if err != nil || fi.ModTime().Equal(last) {
+		if !w.changed() {
 			return
 		}
-		last = fi.ModTime()
 		rr, err := d.rules(dir)
 		if err != nil {
 			log.Error("routing rules not reloaded; the rules in force stay", "err", describe(err))
 			return
 		}
 		c.SetRules(rr)
-		log.Info("routing rules reloaded", "file", p)
+		log.Info("routing rules reloaded", "file", w.path)
 	})
 }
