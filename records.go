@@ -214,6 +214,21 @@ func CheckEvents(events []*Event) error {
 	return ps.Err("invalid events")
 }
 
+// CopyEvents checks events (CheckEvents) and returns a copy of each, for a
+// store to fill in (Seq, hashes) inside its transaction and copy back only
+// once the transaction commits.
+func CopyEvents(events []*Event) ([]*Event, error) {
+	if err := CheckEvents(events); err != nil {
+		return nil, err
+	}
+	out := make([]*Event, len(events))
+	for i, e := range events {
+		c := *e
+		out[i] = &c
+	}
+	return out, nil
+}
+
 // CheckToken names every problem with a token to store.
 func CheckToken(t *Token) error {
 	var ps Problems

@@ -98,29 +98,32 @@ func normalizeDetail(detail map[string]any) (map[string]any, *string, error) {
 // json.Number), so that the hash recomputed from the stored event is the
 // one given. The events are changed only if the append succeeds.
 func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
-	if err := cable.CheckEvents(events); err != nil {
+	out, err := cable.CopyEvents(events)
+	if err != nil {
 		return err
 	}
-	out := make([]*cable.Event, len(events))
-	for i, e := range events {
-		c := *e
-		out[i] = &c
-	}
+	return db.writeWithEvents(ctx, "append events", events, out, func(tx pgx.Tx) (*chain, error) { return lockChain(ctx, tx) })
+}
+
+// writeWithEvents runs fn, which locks the event chain and returns its
+// head, then appends out (cable.CopyEvents of events) to the log, in one
+// transaction; on commit it sets events from out.
+func (db *DB) writeWithEvents(ctx context.Context, what string, events, out []*cable.Event, fn func(tx pgx.Tx) (*chain, error)) error {
 	err := db.write(ctx, func(tx pgx.Tx) error {
-		head, err := lockChain(ctx, tx)
-		if err != nil {
+		head, err := fn(tx)
+		if err != nil || len(out) == 0 {
 			return err
 		}
 		var b pgx.Batch
 		if err := queueEvents(&b, head, out, db.now()); err != nil {
 			return err
 		}
-		return sendBatch(ctx, tx, &b, "append events")
+		return sendBatch(ctx, tx, &b, what)
 	})
 	if err != nil {
 		return err
 	}
-	for i := range events {
+	for i := range out {
 		*events[i] = *out[i]
 	}
 	return nil

@@ -21,38 +21,16 @@ type transmissionUpdate struct {
 // first) in one transaction: the state and its record are written
 // together or not at all. The events are set only once it commits.
 func (db *DB) updateTransmissions(ctx context.Context, what string, us []transmissionUpdate, events []*cable.Event) error {
-	var out []*cable.Event
-	if len(events) > 0 {
-		if err := cable.CheckEvents(events); err != nil {
-			return err
-		}
-		out = make([]*cable.Event, len(events))
-		for i, e := range events {
-			c := *e
-			out[i] = &c
-		}
+	out, err := cable.CopyEvents(events)
+	if err != nil {
+		return err
 	}
 	if len(us) == 0 && len(out) == 0 {
 		return nil
 	}
-	err := db.write(ctx, func(tx pgx.Tx) error {
-		head, err := applyTransmissionUpdates(ctx, tx, what, us)
-		if err != nil || len(out) == 0 {
-			return err
-		}
-		var b pgx.Batch
-		if err := queueEvents(&b, head, out, db.now()); err != nil {
-			return err
-		}
-		return sendBatch(ctx, tx, &b, what)
+	return db.writeWithEvents(ctx, what, events, out, func(tx pgx.Tx) (*chain, error) {
+		return applyTransmissionUpdates(ctx, tx, what, us)
 	})
-	if err != nil {
-		return err
-	}
-	for i := range out {
-		*events[i] = *out[i]
-	}
-	return nil
 }
 
 // applyTransmissionUpdates runs the updates in one round trip, in order, in

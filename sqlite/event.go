@@ -17,44 +17,14 @@ import (
 // json.Number), so that the hash recomputed from the stored event is the
 // one given. The events are changed only if the append succeeds.
 func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
-	if err := cable.CheckEvents(events); err != nil {
-		return err
-	}
-	out := make([]*cable.Event, len(events))
-	for i, e := range events {
-		c := *e
-		out[i] = &c
-	}
-	err := db.write(ctx, func(tx *txn) error {
-		return appendEvents(ctx, tx, out, db.now())
-	})
+	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
-	for i := range events {
-		*events[i] = *out[i]
-	}
-	return nil
+	return db.writeWithEvents(ctx, events, out, func(*txn) error { return nil })
 }
 
-// copyEvents checks events and returns copies for a transaction to fill
-// in, so that the caller's are set only once it commits.
-func copyEvents(events []*cable.Event) ([]*cable.Event, error) {
-	if len(events) == 0 {
-		return nil, nil
-	}
-	if err := cable.CheckEvents(events); err != nil {
-		return nil, err
-	}
-	out := make([]*cable.Event, len(events))
-	for i, e := range events {
-		c := *e
-		out[i] = &c
-	}
-	return out, nil
-}
-
-// writeWithEvents runs fn and then appends out (copyEvents of events) in
+// writeWithEvents runs fn and then appends out (cable.CopyEvents of events) in
 // one write transaction, and on commit sets events from out.
 func (db *DB) writeWithEvents(ctx context.Context, events, out []*cable.Event, fn func(tx *txn) error) error {
 	err := db.write(ctx, func(tx *txn) error {

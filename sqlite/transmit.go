@@ -27,7 +27,7 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 			return cable.Errorf(cable.EINVALID, "no transmission")
 		}
 	}
-	out, err := copyEvents(events)
+	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt, ev
 	if err := cable.CheckReceipts(rs); err != nil {
 		return err
 	}
-	out, err := copyEvents(events)
+	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time
 			return cable.Errorf(cable.EINVALID, "no transmission")
 		}
 	}
-	out, err := copyEvents(events)
+	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
