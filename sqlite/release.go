@@ -89,7 +89,10 @@ func (db *DB) Release(ctx context.Context, reqs []*cable.ReleaseRequest) error {
 				Detail: map[string]any{"serial": c.Serial, "sha256": sum, "dtg": cable.FormatDTG(c.DTG)},
 			})
 		}
-		return appendEvents(ctx, tx, events, now)
+		if err := appendEvents(ctx, tx, events, now); err != nil {
+			return err
+		}
+		return ins.index(ctx)
 	})
 	if err != nil {
 		for i, r := range reqs {
@@ -141,9 +144,10 @@ func reserve(ctx context.Context, tx *txn, keys []counterKey) ([]int, error) {
 }
 
 // inserts holds the statements that store a cable, prepared once per
-// transaction.
+// transaction, and the rows stored that the full-text index still lacks.
 type inserts struct {
 	cableRow, fts, tag, ref, transmission *sql.Stmt
+	unindexed                             []int64
 }
 
 func prepareInserts(ctx context.Context, tx *txn) (*inserts, error) {
@@ -160,7 +164,8 @@ func prepareInserts(ctx context.Context, tx *txn) (*inserts, error) {
 	ins.cableRow = prep(`INSERT INTO cables (id, station, year, serial, dtg, precedence, classification, caption_mask,
 		captions, handling, tags, subject, body, sha256, cable_json, origin, stored_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING n`)
-	ins.fts = prep(`INSERT INTO cables_fts (rowid, subject, body) VALUES (?, ?, ?)`)
+	ins.fts = prep(`INSERT INTO cables_fts (rowid, subject, body)
+		SELECT n, subject, CAST(body AS TEXT) FROM cables WHERE n IN (SELECT value FROM json_each(?)) ORDER BY n`)
 	ins.tag = prep(`INSERT OR IGNORE INTO cable_tags (cable_id, tag) VALUES (?, ?)`)
 	ins.ref = prep(`INSERT INTO cable_refs (cable_id, ord, text, cand1, cand2) VALUES (?, ?, ?, ?, ?)`)
 	ins.transmission = prep(`INSERT INTO transmissions (cable_id, destination, ord, state, queued_at) VALUES (?, ?, ?, ?, ?)`)
@@ -179,8 +184,8 @@ func (ins *inserts) close() {
 	}
 }
 
-// cable inserts the cable row with its full-text entry, tags and
-// references, and returns the cable as stored: without the per-station
+// cable inserts the cable row with its tags and references, notes it for
+// the full-text index (index), and returns the cable as stored: without the per-station
 // receipt and distribution, references unresolved.
 func (ins *inserts) cable(ctx context.Context, c *cable.Cable, text []byte, sum string, origin cable.Origin, now time.Time) (*cable.Cable, error) {
 	year, station, serial, err := cable.RecordKey(c, origin)
@@ -210,9 +215,7 @@ func (ins *inserts) cable(ctx context.Context, c *cable.Cable, text []byte, sum 
 	if err != nil {
 		return nil, dbErr("store cable "+c.ID, err)
 	}
-	if _, err := ins.fts.ExecContext(ctx, n, c.Subject, string(text)); err != nil {
-		return nil, fmt.Errorf("store cable %s: index: %w", c.ID, err)
-	}
+	ins.unindexed = append(ins.unindexed, n)
 	for _, t := range tags {
 		if _, err := ins.tag.ExecContext(ctx, c.ID, t); err != nil {
 			return nil, dbErr("store cable "+c.ID+": tag", err)
@@ -233,6 +236,29 @@ func (ins *inserts) cable(ctx context.Context, c *cable.Cable, text []byte, sum 
 		}
 	}
 	return stored, nil
+}
+
+// index adds the cables stored through ins to the full-text index, all in
+// one statement, the last of the transaction. FTS5 keeps what it indexes
+// in memory until the transaction commits, unless a statement that may
+// need undoing (a statement journal: most inserts into tables with
+// several constraints do) begins first; that flushes it to disk as a
+// segment of its own. Indexed one cable at a time between the other
+// inserts, every cable became a segment and FTS5 spent more on merging
+// them than on the words.
+func (ins *inserts) index(ctx context.Context) error {
+	if len(ins.unindexed) == 0 {
+		return nil
+	}
+	ns, err := json.Marshal(ins.unindexed)
+	if err != nil {
+		return fmt.Errorf("index cables: %w", err)
+	}
+	if _, err := ins.fts.ExecContext(ctx, string(ns)); err != nil {
+		return fmt.Errorf("index %d cables: %w", len(ins.unindexed), err)
+	}
+	ins.unindexed = ins.unindexed[:0]
+	return nil
 }
 
 // querier is what both a transaction and a pool offer.
@@ -292,22 +318,42 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 				ins.close()
 			}
 		}()
-		var events []*cable.Event
+		// First what is held already, then every control number the batch
+		// needs in one step, then the writes: a statement that needs a
+		// statement journal (the counter's upsert) makes FTS5 flush its
+		// pending index entries, so it must not come between the inserts.
+		held := make([]string, len(arrivals))
+		// The batch's own cables by identifier (their SHA-256), and by
+		// identifier and station (which arrival is stored).
+		inBatch := map[string]string{}
+		first := map[[2]string]int{}
+		copyOf := map[int]int{}
+		var keys []counterKey
 		for i, a := range arrivals {
 			id := a.Cable.ID
 			sum := a.SHA256
 			if sum == "" {
 				sum = cable.SHA256Hex(a.Text)
 			}
-			var held string
-			err := tx.QueryRowContext(ctx, `SELECT sha256 FROM cables WHERE id = ?`, id).Scan(&held)
+			err := tx.QueryRowContext(ctx, `SELECT sha256 FROM cables WHERE id = ?`, id).Scan(&held[i])
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				held = ""
+				held[i] = ""
 			case err != nil:
 				return fmt.Errorf("receive %s: %w", id, err)
-			case held != sum:
-				return cable.Errorf(cable.ECONFLICT, "cable %s arrived at %s with SHA-256 %s but is held with %s", id, a.Station, sum, held)
+			case held[i] != sum:
+				return cable.Errorf(cable.ECONFLICT, "cable %s arrived at %s with SHA-256 %s but is held with %s", id, a.Station, sum, held[i])
+			}
+			if other, ok := inBatch[id]; ok {
+				if other != sum {
+					return cable.Errorf(cable.ECONFLICT, "cable %s arrived at %s twice with different SHA-256 (%s and %s)", id, a.Station, other, sum)
+				}
+				held[i] = sum // stored by an earlier arrival of the batch
+			}
+			inBatch[id] = sum
+			if j, ok := first[[2]string{id, a.Station}]; ok {
+				copyOf[i] = j // the same arrival twice: stored once
+				continue
 			}
 
 			var at int64
@@ -320,8 +366,26 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("receive %s: %w", id, err)
 			}
-
-			if held == "" {
+			first[[2]string{id, a.Station}] = i
+			if a.ControlNumber == "" {
+				keys = append(keys, counterKey{counterControl, a.Station, a.At.UTC().Year()})
+			}
+		}
+		controls, err := reserve(ctx, tx, keys)
+		if err != nil {
+			return err
+		}
+		var events []*cable.Event
+		for i, a := range arrivals {
+			if _, ok := copyOf[i]; ok || dup[i] {
+				continue
+			}
+			id := a.Cable.ID
+			sum := a.SHA256
+			if sum == "" {
+				sum = cable.SHA256Hex(a.Text)
+			}
+			if held[i] == "" {
 				if ins == nil {
 					if ins, err = prepareInserts(ctx, tx); err != nil {
 						return err
@@ -338,11 +402,8 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 			recvAt := a.At.UTC().Truncate(time.Microsecond)
 			control := a.ControlNumber
 			if control == "" {
-				nums, err := reserve(ctx, tx, []counterKey{{counterControl, a.Station, recvAt.Year()}})
-				if err != nil {
-					return err
-				}
-				control = strconv.Itoa(nums[0])
+				control = strconv.Itoa(controls[0])
+				controls = controls[1:]
 			}
 			r := cable.Receipt{Station: a.Station, At: recvAt, ControlNumber: control}
 			info, _ := json.Marshal(a.Distribution.Info)
@@ -368,7 +429,16 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 				&cable.Event{Kind: cable.EventDistributed, CableID: id, Station: a.Station, At: now,
 					Detail: map[string]any{"action": a.Distribution.Action, "info": nonNil(a.Distribution.Info)}})
 		}
-		return appendEvents(ctx, tx, events, now)
+		for i, j := range copyOf {
+			receipts[i], dup[i] = receipts[j], true
+		}
+		if err := appendEvents(ctx, tx, events, now); err != nil {
+			return err
+		}
+		if ins == nil {
+			return nil
+		}
+		return ins.index(ctx)
 	})
 	if err != nil {
 		return err

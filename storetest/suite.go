@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) cable.Records) {
 		{"Receive/StoredOnce", s.receiveOnce},
 		{"Receive/ControlNumbers", s.receiveControlNumbers},
 		{"Receive/Conflict", s.receiveConflict},
+		{"Receive/TwiceInOneBatch", s.receiveTwiceInOneBatch},
 		{"Receive/OwnRelease", s.receiveOwnRelease},
 		{"Receive/Invalid", s.receiveInvalid},
 		{"Receive/Historical", s.receiveHistorical},
@@ -437,6 +438,49 @@ func (s *suite) receiveConflict(t *testing.T, r cable.Records) {
 	if es := events(t, r, cable.EventFilter{Kind: cable.EventReceived}); len(es) != 2 {
 		t.Errorf("%d received events, want 2", len(es))
 	}
+}
+
+// receiveTwiceInOneBatch: a transport may hand over the same cable twice
+// in one batch (a copy forwarded again after a crash), and a cable for two
+// stations of the node arrives at both at once.
+func (s *suite) receiveTwiceInOneBatch(t *testing.T, r cable.Records) {
+	at := date(2026, 3, 2, 9, 0)
+	c := foreign("MOSCOW", 21, feb, "Twice", "The same cable, twice in one batch.")
+	other := foreign("MOSCOW", 22, feb, "Once", "Another cable between the copies.")
+	a := arrival(t, c, "STATE", at, "EUR", "S")
+	o := arrival(t, other, "STATE", at, "EUR")
+	copyA := arrival(t, c.Clone(), "STATE", at.Add(time.Second), "NEA")
+	atWar := arrival(t, c.Clone(), "WAR", at, "G2")
+	receive(t, r, a, o, copyA, atWar)
+	if a.Duplicate || o.Duplicate || atWar.Duplicate {
+		t.Errorf("first copies marked duplicate: %v %v %v", a.Duplicate, o.Duplicate, atWar.Duplicate)
+	}
+	if !copyA.Duplicate || copyA.Receipt != a.Receipt {
+		t.Errorf("second copy: duplicate %v receipt %+v, want the first's %+v", copyA.Duplicate, copyA.Receipt, a.Receipt)
+	}
+	if a.Receipt.ControlNumber != "1" || o.Receipt.ControlNumber != "2" || atWar.Receipt.ControlNumber != "1" {
+		t.Errorf("control numbers %q %q at STATE, %q at WAR; want 1, 2 and 1",
+			a.Receipt.ControlNumber, o.Receipt.ControlNumber, atWar.Receipt.ControlNumber)
+	}
+	rec := record(t, r, c.ID)
+	if len(rec.Deliveries) != 2 || rec.Deliveries[0].Distribution.Action != "EUR" {
+		t.Errorf("deliveries %+v, want STATE (EUR) and WAR", rec.Deliveries)
+	}
+	if es := events(t, r, cable.EventFilter{CableID: c.ID, Kind: cable.EventReceived}); len(es) != 2 {
+		t.Errorf("%d received events for %s, want 2 (STATE and WAR)", len(es), c.ID)
+	}
+	if hits, n := find(t, r, all(cable.CableFilter{Query: "batch"})); n != 1 || hits[0].ID != c.ID {
+		t.Errorf("search finds %d cables for a word of %s, want it once", n, c.ID)
+	}
+	// Two copies with different texts in one batch: nothing is written.
+	forged := c.Clone()
+	forged.Serial, forged.ID = 23, cable.Identifier(feb.Year(), "MOSCOW", 23)
+	altered := forged.Clone()
+	altered.Paragraphs[0].Text = "Something else."
+	err := r.Receive(ctx, []*cable.Arrival{arrival(t, forged, "STATE", at, "EUR"), arrival(t, altered, "WAR", at, "G2")})
+	wantCode(t, err, cable.ECONFLICT)
+	_, err = r.Cable(ctx, forged.ID)
+	wantCode(t, err, cable.ENOTFOUND)
 }
 
 func (s *suite) receiveOwnRelease(t *testing.T, r cable.Records) {
