@@ -1,6 +1,9 @@
 package centre
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
 
 // Metrics are the message centre's Prometheus metrics.
 type Metrics struct {
@@ -65,4 +68,14 @@ func NewMetrics() *Metrics {
 // Collectors returns every metric for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.released, m.received, m.duplicates, m.transmitted, m.security, m.reads, m.sendSeconds, m.latency, m.forwarded, m.receipts, m.overdue, m.alerts}
+}
+
+// Received returns how many cables station has received and distributed
+// since the metrics were made, duplicates not counted.
+func (m *Metrics) Received(station string) int {
+	var v dto.Metric
+	if err := m.received.WithLabelValues(station).Write(&v); err != nil {
+		return 0
+	}
+	return int(v.GetCounter().GetValue())
 }

@@ -162,6 +162,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 	var mu sync.Mutex
 	var ids []released
 	var next atomic.Int64
+	received := p.nodes["STATE"].metrics.Received("STATE")
 	start := time.Now()
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
@@ -191,24 +192,28 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 	default:
 	}
 	fmt.Fprintf(progress, "bench: %d released at MOSCOW in %.2fs\n", n, time.Since(start).Seconds())
-	byPrec := map[cable.Precedence][]time.Duration{}
-	for _, r := range ids {
-		for {
-			at, ok := p.holds(ctx, r.id)
-			if ok {
-				byPrec[r.prec] = append(byPrec[r.prec], at.Sub(r.at))
-				break
-			}
-			if time.Since(start) > 20*time.Minute {
-				return nil, fmt.Errorf("%s not at the hub after 20 minutes", r.id)
-			}
-			// Each cable's latency is read from its receipt, so polling
-			// need not be fine; coarser polling leaves the cores to the
-			// network being measured.
-			time.Sleep(10 * time.Millisecond)
+	// Done when the hub has counted every cable received; reading each
+	// cable's receipt as it comes would take the hub's cores from the
+	// network being measured.
+	hub := p.nodes["STATE"].metrics
+	for hub.Received("STATE") < received+n {
+		if time.Since(start) > 20*time.Minute {
+			return nil, fmt.Errorf("%d of %d cables at the hub after 20 minutes", hub.Received("STATE")-received, n)
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	secs := time.Since(start).Seconds()
+	byPrec := map[cable.Precedence][]time.Duration{}
+	for _, r := range ids {
+		at, ok := p.holds(ctx, r.id)
+		if !ok {
+			return nil, fmt.Errorf("%s counted at the hub but not held there", r.id)
+		}
+		byPrec[r.prec] = append(byPrec[r.prec], at.Sub(r.at))
+	}
 	out.Cables = benchResult{Name: "release at MOSCOW to stored at STATE via WAR (sealed, synced custody)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs}
 	for prec, ds := range byPrec {
 		out.Latency[prec.String()] = newLatency(ds)

@@ -68,6 +68,7 @@ type node struct {
 	transport *nats.Transport
 	sealer    *seal.Keyrings
 	centre    *centre.Centre
+	metrics   *centre.Metrics
 	server    *http.Server
 	listener  net.Listener
 	// URL is the address the web UI and API answer on.
@@ -202,6 +203,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
 	metrics := centre.NewMetrics()
+	n.metrics = metrics
 	if n.centre, err = centre.New(centre.Config{
 		Records: n.records, Transport: n.transport, Form: newForm(dir), Directory: dir, Rules: rules,
 		Stations: cfg.Stations, Logger: log.With("component", "centre"), Metrics: metrics,
