@@ -293,8 +293,9 @@ type Records interface {
 	Release(ctx context.Context, reqs []*ReleaseRequest) error
 	// Receive stores arrivals: a receipt with the station's next control
 	// number and the distribution, and the cable's text if this node does
-	// not hold it. A cable already received at a station is stored once:
-	// the arrival is marked Duplicate and nothing is written.
+	// not hold it. A cable already received at a station, or arriving
+	// there earlier in the same batch, is stored once: the arrival is
+	// marked Duplicate with the receipt held and nothing is written.
 	Receive(ctx context.Context, arrivals []*Arrival) error
 	// Cable returns the record with the identifier, or ENOTFOUND.
 	Cable(ctx context.Context, id string) (*Record, error)

@@ -302,8 +302,11 @@ func resolveReferences(ctx context.Context, q querier, c *cable.Cable) error {
 // for the year of At is given; the receipt and distribution are stored;
 // the transmission from this node, if any, is marked received with the
 // receipt's time and control number; and
-// received and distributed events are logged. A cable held with another
-// SHA-256 than an arrival's fails the whole batch with ECONFLICT.
+// received and distributed events are logged. The same cable arriving at
+// the same station twice in one batch is stored once, the later arrival
+// marked Duplicate with the earlier one's receipt. A cable held, or
+// arriving earlier in the batch, with another SHA-256 than an arrival's
+// fails the whole batch with ECONFLICT.
 func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 	if err := cable.CheckArrivals(arrivals); err != nil {
 		return err
