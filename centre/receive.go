@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	cable "github.com/cable-archive/cable"
@@ -216,9 +213,6 @@ func (c *Centre) held(ctx context.Context, id, station string) (bool, error) {
 	return rec.DeliveryFor(station) != nil, nil
 }
 
-// open verifies and decrypts the sealed sections of one cable and joins
-// them, returning the transmission of the whole plain text, or why it is
-// refused and whether only the trust of a new key generation is missing.
 // openedCable is a cable opened and checked, or why it was refused: by
 // open (plain nil) or by check.
 type openedCable struct {
@@ -228,27 +222,9 @@ type openedCable struct {
 	notYet  bool
 }
 
-// parallel runs f(0) to f(n-1) on every core and waits for them.
-func parallel(n int, f func(i int)) {
-	workers := min(n, runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
-}
-
+// open verifies and decrypts the sealed sections of one cable and joins
+// them, returning the transmission of the whole plain text, or why it is
+// refused and whether only the trust of a new key generation is missing.
 func (c *Centre) open(station string, group []*cable.Transmission) (*cable.Transmission, string, bool) {
 	t := group[0]
 	if t.Sections > 1 && len(group) != t.Sections {
