@@ -17,17 +17,19 @@ import (
 // json.Number), so that the hash recomputed from the stored event is the
 // one given. The events are changed only if the append succeeds.
 func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
+	return db.writeWithEvents(ctx, events, func(*txn) error { return nil })
+}
+
+// writeWithEvents checks events and copies them (cable.CopyEvents), then
+// runs fn and appends the copies in one write transaction, and on commit
+// sets events from the copies: invalid events refuse the whole write
+// before anything is written.
+func (db *DB) writeWithEvents(ctx context.Context, events []*cable.Event, fn func(tx *txn) error) error {
 	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
-	return db.writeWithEvents(ctx, events, out, func(*txn) error { return nil })
-}
-
-// writeWithEvents runs fn and then appends out (cable.CopyEvents of events) in
-// one write transaction, and on commit sets events from out.
-func (db *DB) writeWithEvents(ctx context.Context, events, out []*cable.Event, fn func(tx *txn) error) error {
-	err := db.write(ctx, func(tx *txn) error {
+	err = db.write(ctx, func(tx *txn) error {
 		if err := fn(tx); err != nil {
 			return err
 		}

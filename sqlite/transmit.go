@@ -27,14 +27,10 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 			return cable.Errorf(cable.EINVALID, "no transmission")
 		}
 	}
-	out, err := cable.CopyEvents(events)
-	if err != nil {
-		return err
-	}
-	if len(ts) == 0 && len(out) == 0 {
+	if len(ts) == 0 && len(events) == 0 {
 		return nil
 	}
-	return db.writeWithEvents(ctx, events, out, func(tx *txn) error {
+	return db.writeWithEvents(ctx, events, func(tx *txn) error {
 		for _, t := range ts {
 			res, err := tx.ExecContext(ctx, `UPDATE transmissions
 				SET sent_at = CASE WHEN state = ?1 THEN ?2 ELSE sent_at END,
@@ -82,14 +78,10 @@ func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt, ev
 	if err := cable.CheckReceipts(rs); err != nil {
 		return err
 	}
-	out, err := cable.CopyEvents(events)
-	if err != nil {
-		return err
-	}
-	if len(rs) == 0 && len(out) == 0 {
+	if len(rs) == 0 && len(events) == 0 {
 		return nil
 	}
-	return db.writeWithEvents(ctx, events, out, func(tx *txn) error {
+	return db.writeWithEvents(ctx, events, func(tx *txn) error {
 		for _, r := range rs {
 			res, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?1, received_at = ?2, control_number = ?3
 				WHERE cable_id = ?4 AND destination = ?5 AND state <> ?1`,
@@ -186,14 +178,10 @@ func (db *DB) MarkOverdue(ctx context.Context, ts []*cable.Transmission, at time
 			return cable.Errorf(cable.EINVALID, "no transmission")
 		}
 	}
-	out, err := cable.CopyEvents(events)
-	if err != nil {
-		return err
-	}
-	if len(ts) == 0 && len(out) == 0 {
+	if len(ts) == 0 && len(events) == 0 {
 		return nil
 	}
-	return db.writeWithEvents(ctx, events, out, func(tx *txn) error {
+	return db.writeWithEvents(ctx, events, func(tx *txn) error {
 		for _, t := range ts {
 			res, err := tx.ExecContext(ctx, `UPDATE transmissions SET overdue_at = ?
 				WHERE cable_id = ? AND destination = ? AND overdue_at IS NULL`,
