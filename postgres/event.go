@@ -98,18 +98,20 @@ func normalizeDetail(detail map[string]any) (map[string]any, *string, error) {
 // json.Number), so that the hash recomputed from the stored event is the
 // one given. The events are changed only if the append succeeds.
 func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
+	return db.writeWithEvents(ctx, "append events", events, func(tx pgx.Tx) (*chain, error) { return lockChain(ctx, tx) })
+}
+
+// writeWithEvents checks events and copies them (cable.CopyEvents), then
+// runs fn, which locks the event chain and returns its head, and appends
+// the copies to the log, in one transaction; on commit it sets events from
+// the copies. Invalid events refuse the whole write before anything is
+// written.
+func (db *DB) writeWithEvents(ctx context.Context, what string, events []*cable.Event, fn func(tx pgx.Tx) (*chain, error)) error {
 	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
-	return db.writeWithEvents(ctx, "append events", events, out, func(tx pgx.Tx) (*chain, error) { return lockChain(ctx, tx) })
-}
-
-// writeWithEvents runs fn, which locks the event chain and returns its
-// head, then appends out (cable.CopyEvents of events) to the log, in one
-// transaction; on commit it sets events from out.
-func (db *DB) writeWithEvents(ctx context.Context, what string, events, out []*cable.Event, fn func(tx pgx.Tx) (*chain, error)) error {
-	err := db.write(ctx, func(tx pgx.Tx) error {
+	err = db.write(ctx, func(tx pgx.Tx) error {
 		head, err := fn(tx)
 		if err != nil || len(out) == 0 {
 			return err

@@ -18,17 +18,14 @@ type transmissionUpdate struct {
 }
 
 // updateTransmissions runs the updates and appends the events (checked
-// first) in one transaction: the state and its record are written
-// together or not at all. The events are set only once it commits.
+// first, see writeWithEvents) in one transaction: the state and its
+// record are written together or not at all. The events are set only once
+// it commits.
 func (db *DB) updateTransmissions(ctx context.Context, what string, us []transmissionUpdate, events []*cable.Event) error {
-	out, err := cable.CopyEvents(events)
-	if err != nil {
-		return err
-	}
-	if len(us) == 0 && len(out) == 0 {
+	if len(us) == 0 && len(events) == 0 {
 		return nil
 	}
-	return db.writeWithEvents(ctx, what, events, out, func(tx pgx.Tx) (*chain, error) {
+	return db.writeWithEvents(ctx, what, events, func(tx pgx.Tx) (*chain, error) {
 		return applyTransmissionUpdates(ctx, tx, what, us)
 	})
 }
