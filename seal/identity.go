@@ -3,7 +3,8 @@
 // Each station holds an Ed25519 signing key and an age X25519 encryption key,
 // numbered by generation. The originating station signs a cable's canonical
 // text and encrypts text and signature to every addressed station in one age
-// ciphertext; relays see only the envelope (identifier, origin, generation,
+// ciphertext (its recipient stanzas share an X25519 key agreement across
+// the cables of a few seconds: see session.go); relays see only the envelope (identifier, origin, generation,
 // recipients, size). Stations trust each other only through an operator who
 // exports one station's public identity and trusts it at another: there is no
 // trust on first use.

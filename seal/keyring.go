@@ -50,6 +50,8 @@ type Keyring struct {
 	mu    sync.RWMutex
 	own   []*Identity                        // by generation ascending
 	peers map[string]map[int]*PublicIdentity // station -> generation -> identity
+
+	sessions sessions
 }
 
 // Init creates the first identity (generation 1) of station in dir, which is

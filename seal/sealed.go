@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 	cable "github.com/cable-archive/cable"
@@ -90,7 +91,7 @@ func (k *Keyring) Seal(text []byte, cableID string, recipients []string) (*Seale
 			ps.Add("recipients", "station %s is not trusted here (no public identity)", st)
 			continue
 		}
-		ar, err := age.ParseX25519Recipient(r)
+		ar, err := k.sessions.recipient(r, time.Now())
 		if err != nil {
 			return nil, cable.Errorf(cable.EINTERNAL, "recipient key of %s: %v", st, err)
 		}
@@ -171,7 +172,7 @@ func (k *Keyring) Open(s *Sealed) (text []byte, err error) {
 
 	ids := make([]age.Identity, 0, len(k.own))
 	for i := len(k.own) - 1; i >= 0; i-- {
-		ids = append(ids, k.own[i].EncryptionKey)
+		ids = append(ids, k.sessions.identity(k.own[i].EncryptionKey))
 	}
 	r, err := age.Decrypt(bytes.NewReader(s.Ciphertext), ids...)
 	var noMatch *age.NoIdentityMatchError
