@@ -504,22 +504,36 @@ func FuzzParseReceipt(f *testing.F) {
 
 func FuzzParseReceipts(f *testing.F) {
 	r := &DeliveryReceipt{CableID: "1946MOSCOW00511", Origin: "MOSCOW", Station: "STATE", ReceivedAt: time.Unix(0, 0).UTC(), ControlNumber: "1"}
+	r2 := *r
+	r2.CableID = "1946MOSCOW00512"
 	one := MarshalReceipt(r, []byte{1, 2, 3})
 	f.Add(append(append([]byte(nil), one...), one...))
 	f.Add([]byte("cable-receipt-v1\ncable-receipt-v1\n"))
+	f.Add(MarshalReceipts(ReceiptsSignedBytes("STATE", "MOSCOW", []*DeliveryReceipt{r, &r2}), []byte{1, 2, 3}))
+	f.Add([]byte("cable-receipts-v1\nstation: STATE\norigin: MOSCOW\ncount: 1\nsignature: AQID\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rs, err := ParseReceipts(b)
+		srs, err := ParseReceipts(b)
 		if err != nil {
 			checkInvalid(t, "ParseReceipts", err)
 			return
 		}
-		var again []byte
-		for _, s := range rs {
-			again = append(again, MarshalReceipt(s.Receipt, s.Signature)...)
-		}
-		back, err := ParseReceipts(again)
-		if err != nil || len(back) != len(rs) {
-			t.Fatalf("receipts written back: %d, %v (had %d)", len(back), err, len(rs))
+		// Each signed group written back as a bundle reads the same.
+		for _, sr := range srs {
+			if len(sr.Receipts) == 0 {
+				t.Fatal("a signed group of no receipts")
+			}
+			first := sr.Receipts[0]
+			back, err := ParseReceipts(MarshalReceipts(ReceiptsSignedBytes(first.Station, first.Origin, sr.Receipts), sr.Signature))
+			if err != nil || len(back) != 1 || len(back[0].Receipts) != len(sr.Receipts) || !bytes.Equal(back[0].Signature, sr.Signature) {
+				t.Fatalf("receipts written back: %+v, %v (had %d)", back, err, len(sr.Receipts))
+			}
+			for i, r := range back[0].Receipts {
+				want := sr.Receipts[i]
+				if r.CableID != want.CableID || r.Station != want.Station || r.Origin != want.Origin ||
+					!r.ReceivedAt.Equal(want.ReceivedAt) || r.ControlNumber != want.ControlNumber {
+					t.Fatalf("receipt %d written back: %+v, had %+v", i, r, want)
+				}
+			}
 		}
 	})
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -192,17 +194,33 @@ func ParseReceipt(b []byte) (*DeliveryReceipt, []byte, []byte, error) {
 	if !bytes.HasPrefix(b, []byte(receiptHeader+"\n")) || i < 0 || !bytes.HasSuffix(b, []byte("\n")) {
 		return nil, nil, nil, Invalid("invalid receipt", []Problem{{Field: "receipt", Message: "not a cable-receipt-v1 ending in a signature line"}})
 	}
-	signed, sigLine := b[:i+1], b[i+len("\nsignature: "):len(b)-1]
-	sig, err := base64.StdEncoding.DecodeString(string(sigLine))
-	if err != nil || len(sig) == 0 {
-		ps.Add("signature", "not base64")
+	signed, sig := b[:i+1], parseSignature(b[i+1:], "", &ps)
+	r := parseReceiptFields(signed, "", &ps)
+	if err := ps.Err("invalid receipt"); err != nil {
+		return nil, nil, nil, err
 	}
+	return r, signed, sig, nil
+}
+
+// parseSignature reads a "signature: <base64>\n" line.
+func parseSignature(line []byte, prefix string, ps *Problems) []byte {
+	v := strings.TrimSuffix(strings.TrimPrefix(string(line), "signature: "), "\n")
+	sig, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(sig) == 0 {
+		ps.Add(prefix+"signature", "not base64")
+	}
+	return sig
+}
+
+// parseReceiptFields reads one receipt's signed lines (its header first),
+// adding every problem to ps with prefix before the field's name.
+func parseReceiptFields(signed []byte, prefix string, ps *Problems) *DeliveryReceipt {
 	r := &DeliveryReceipt{}
 	seen := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSuffix(string(signed), "\n"), "\n")[1:] {
 		k, v, ok := strings.Cut(line, ": ")
 		if !ok || seen[k] {
-			ps.Add("receipt", "bad or repeated line %q", line)
+			ps.Add(prefix+"receipt", "bad or repeated line %q", line)
 			continue
 		}
 		seen[k] = true
@@ -210,7 +228,7 @@ func ParseReceipt(b []byte) (*DeliveryReceipt, []byte, []byte, error) {
 		case "id":
 			r.CableID = v
 			if _, _, _, err := ParseIdentifier(v); err != nil {
-				ps.Add("id", "%s", ErrorMessage(err))
+				ps.Add(prefix+"id", "%s", ErrorMessage(err))
 			}
 		case "origin":
 			r.Origin = v
@@ -219,35 +237,33 @@ func ParseReceipt(b []byte) (*DeliveryReceipt, []byte, []byte, error) {
 		case "received":
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
-				ps.Add("received", "not an RFC 3339 time: %q", v)
+				ps.Add(prefix+"received", "not an RFC 3339 time: %q", v)
 			}
 			r.ReceivedAt = t
 		case "control":
 			r.ControlNumber = v
 		default:
-			ps.Add("receipt", "unknown line %q", line)
+			ps.Add(prefix+"receipt", "unknown line %q", line)
 		}
 	}
 	for _, k := range []string{"id", "origin", "station", "received", "control"} {
 		if !seen[k] {
-			ps.Add(k, "missing")
+			ps.Add(prefix+k, "missing")
 		}
 	}
 	for _, s := range []struct{ field, code string }{{"origin", r.Origin}, {"station", r.Station}} {
 		if seen[s.field] && !ValidStationCode(s.code) {
-			ps.Add(s.field, "%q is not a station code", s.code)
+			ps.Add(prefix+s.field, "%q is not a station code", s.code)
 		}
 	}
-	if err := ps.Err("invalid receipt"); err != nil {
-		return nil, nil, nil, err
-	}
-	return r, signed, sig, nil
+	return r
 }
 
-// SignedReceipt is a receipt as it travels: the receipt, the bytes its
-// station signed and the signature.
-type SignedReceipt struct {
-	Receipt   *DeliveryReceipt
+// SignedReceipts are receipts as they travel: one or more receipts of one
+// receiving station to one originating station, the bytes the receiving
+// station signed and its one signature over them.
+type SignedReceipts struct {
+	Receipts  []*DeliveryReceipt
 	Signed    []byte
 	Signature []byte
 }
@@ -256,15 +272,47 @@ type SignedReceipt struct {
 // receiving batch, at most a few hundred.
 const maxReceiptBundle = 1 << 20
 
-// ParseReceipts reads a receipt transmission: one or more receipts in
-// their wire form, one after another, as a receiving centre sends back the
-// receipts of a batch to their origin in one message. Every problem of
-// every receipt is reported, each named by its place in the bundle.
-func ParseReceipts(b []byte) ([]SignedReceipt, error) {
+const receiptsHeader = "cable-receipts-v1"
+
+// ReceiptsSignedBytes returns the exact bytes the receiving station signs
+// for a bundle of its receipts to one origin: a header naming both
+// stations and the count, then each receipt's signed bytes. Every receipt
+// must be from station to origin.
+func ReceiptsSignedBytes(station, origin string, rs []*DeliveryReceipt) []byte {
+	var b bytes.Buffer
+	b.WriteString(receiptsHeader + "\n")
+	b.WriteString("station: " + station + "\n")
+	b.WriteString("origin: " + origin + "\n")
+	b.WriteString("count: " + strconv.Itoa(len(rs)) + "\n")
+	for _, r := range rs {
+		b.Write(r.SignedBytes())
+	}
+	return b.Bytes()
+}
+
+// MarshalReceipts returns a bundle's wire form: its signed bytes
+// (ReceiptsSignedBytes), then a line with the signature.
+func MarshalReceipts(signed, sig []byte) []byte {
+	return append(slices.Clip(signed), "signature: "+base64.StdEncoding.EncodeToString(sig)+"\n"...)
+}
+
+// ParseReceipts reads a receipt transmission: a bundle of receipts under
+// one signature (MarshalReceipts), or, as stations sent them before
+// bundles, receipts each with its own signature (MarshalReceipt) one after
+// another. Every problem of every receipt is reported, each named by its
+// place in the transmission.
+func ParseReceipts(b []byte) ([]SignedReceipts, error) {
 	if len(b) > maxReceiptBundle {
 		return nil, Invalid("invalid receipts", []Problem{{Field: "receipts", Message: fmt.Sprintf("%d bytes, more than %d", len(b), maxReceiptBundle)}})
 	}
-	var out []SignedReceipt
+	if bytes.HasPrefix(b, []byte(receiptsHeader+"\n")) {
+		sr, err := parseReceiptBundle(b)
+		if err != nil {
+			return nil, err
+		}
+		return []SignedReceipts{*sr}, nil
+	}
+	var out []SignedReceipts
 	var ps Problems
 	start := []byte(receiptHeader + "\n")
 	for i := 0; len(b) > 0; i++ {
@@ -282,10 +330,66 @@ func ParseReceipts(b []byte) ([]SignedReceipt, error) {
 			}
 			continue
 		}
-		out = append(out, SignedReceipt{Receipt: r, Signed: signed, Signature: sig})
+		out = append(out, SignedReceipts{Receipts: []*DeliveryReceipt{r}, Signed: signed, Signature: sig})
 	}
 	if len(out) == 0 && len(ps) == 0 {
 		ps.Add("receipts", "none")
+	}
+	if err := ps.Err("invalid receipts"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseReceiptBundle reads a bundle written by MarshalReceipts.
+func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
+	var ps Problems
+	i := bytes.LastIndex(b, []byte("\nsignature: "))
+	if i < 0 || !bytes.HasSuffix(b, []byte("\n")) {
+		return nil, Invalid("invalid receipts", []Problem{{Field: "receipts", Message: "not a cable-receipts-v1 ending in a signature line"}})
+	}
+	out := &SignedReceipts{Signed: b[:i+1], Signature: parseSignature(b[i+1:], "", &ps)}
+	body := out.Signed[len(receiptsHeader)+1:]
+	head := map[string]string{}
+	for _, k := range []string{"station", "origin", "count"} {
+		line, rest, _ := bytes.Cut(body, []byte("\n"))
+		v, ok := strings.CutPrefix(string(line), k+": ")
+		if !ok {
+			ps.Add(k, "missing: the bundle's header is station, origin and count")
+			return nil, ps.Err("invalid receipts")
+		}
+		head[k], body = v, rest
+	}
+	for _, k := range []string{"station", "origin"} {
+		if !ValidStationCode(head[k]) {
+			ps.Add(k, "%q is not a station code", head[k])
+		}
+	}
+	count, err := strconv.Atoi(head["count"])
+	if err != nil || count < 1 {
+		ps.Add("count", "%q is not a whole number of receipts", head["count"])
+	}
+	start := []byte(receiptHeader + "\n")
+	if len(body) > 0 && !bytes.HasPrefix(body, start) {
+		ps.Add("receipts", "not a cable-receipt-v1 after the header")
+		body = nil
+	}
+	for n := 0; len(body) > 0; n++ {
+		one := body
+		if j := bytes.Index(body[1:], append([]byte("\n"), start...)); j >= 0 {
+			one, body = body[:j+2], body[j+2:]
+		} else {
+			body = nil
+		}
+		prefix := fmt.Sprintf("receipts[%d].", n)
+		r := parseReceiptFields(one, prefix, &ps)
+		if r.Station != head["station"] || r.Origin != head["origin"] {
+			ps.Add(prefix+"station", "from %s to %s in a bundle from %s to %s", r.Station, r.Origin, head["station"], head["origin"])
+		}
+		out.Receipts = append(out.Receipts, r)
+	}
+	if len(out.Receipts) != count && err == nil {
+		ps.Add("count", "says %d receipts, the bundle holds %d", count, len(out.Receipts))
 	}
 	if err := ps.Err("invalid receipts"); err != nil {
 		return nil, err

@@ -116,28 +116,68 @@ func TestReceiptRoundTrip(t *testing.T) {
 
 func TestParseReceipts(t *testing.T) {
 	at := time.Date(1946, 2, 22, 20, 52, 0, 0, time.UTC)
-	var bundle []byte
+	var rs []*cable.DeliveryReceipt
+	var singles []byte
 	for i, id := range []string{"1946MOSCOW00511", "1946MOSCOW00512", "1946MOSCOW00513"} {
 		r := &cable.DeliveryReceipt{CableID: id, Origin: "MOSCOW", Station: "STATE", ReceivedAt: at, ControlNumber: strconv.Itoa(8963 + i)}
-		bundle = append(bundle, cable.MarshalReceipt(r, []byte{byte(i), 1, 2})...)
+		rs = append(rs, r)
+		singles = append(singles, cable.MarshalReceipt(r, []byte{byte(i), 1, 2})...)
 	}
-	rs, err := cable.ParseReceipts(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rs) != 3 || rs[2].Receipt.CableID != "1946MOSCOW00513" || rs[1].Receipt.ControlNumber != "8964" || rs[2].Signature[0] != 2 {
-		t.Fatalf("bundle read as %+v", rs)
-	}
-	if !bytes.Equal(rs[1].Signed, rs[1].Receipt.SignedBytes()) {
-		t.Error("signed bytes of the second receipt")
-	}
-	broken := bytes.Replace(bundle, []byte("station: STATE\ncontrol"), []byte("station: state\ncontrol"), 1)
-	broken = bytes.Replace(broken, []byte("id: 1946MOSCOW00513"), []byte("id: nonsense"), 1)
-	_, err = cable.ParseReceipts(broken)
-	msg := problemsText(err)
-	if !strings.Contains(msg, "receipts[2].id") {
-		t.Errorf("problems %q do not name the third receipt's id", msg)
-	}
+
+	t.Run("bundle", func(t *testing.T) {
+		signed := cable.ReceiptsSignedBytes("STATE", "MOSCOW", rs)
+		bundle := cable.MarshalReceipts(signed, []byte{9, 1, 2})
+		srs, err := cable.ParseReceipts(bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(srs) != 1 || len(srs[0].Receipts) != 3 || srs[0].Receipts[2].CableID != "1946MOSCOW00513" ||
+			srs[0].Receipts[1].ControlNumber != "8964" || !bytes.Equal(srs[0].Signature, []byte{9, 1, 2}) {
+			t.Fatalf("bundle read as %+v", srs)
+		}
+		if !bytes.Equal(srs[0].Signed, signed) {
+			t.Error("signed bytes of the bundle")
+		}
+		broken := bytes.Replace(bundle, []byte("id: 1946MOSCOW00513"), []byte("id: nonsense"), 1)
+		broken = bytes.Replace(broken, []byte("count: 3"), []byte("count: 4"), 1)
+		broken = bytes.Replace(broken, []byte("station: STATE\nreceived"), []byte("station: WAR\nreceived"), 1)
+		_, err = cable.ParseReceipts(broken)
+		msg := problemsText(err)
+		for _, w := range []string{"receipts[2].id", "count: says 4 receipts, the bundle holds 3", "receipts[0].station: from WAR to MOSCOW in a bundle from STATE to MOSCOW"} {
+			if !strings.Contains(msg, w) {
+				t.Errorf("problems %q lack %q", msg, w)
+			}
+		}
+		for name, b := range map[string][]byte{
+			"no signature": signed,
+			"no header":    bytes.Replace(bundle, []byte("origin: MOSCOW\ncount"), []byte("count"), 1),
+		} {
+			if _, err := cable.ParseReceipts(b); cable.ErrorCode(err) != cable.EINVALID {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	})
+
+	t.Run("each signed", func(t *testing.T) {
+		srs, err := cable.ParseReceipts(singles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(srs) != 3 || srs[2].Receipts[0].CableID != "1946MOSCOW00513" || srs[1].Receipts[0].ControlNumber != "8964" || srs[2].Signature[0] != 2 {
+			t.Fatalf("receipts read as %+v", srs)
+		}
+		if !bytes.Equal(srs[1].Signed, rs[1].SignedBytes()) {
+			t.Error("signed bytes of the second receipt")
+		}
+		broken := bytes.Replace(singles, []byte("station: STATE\ncontrol"), []byte("station: state\ncontrol"), 1)
+		broken = bytes.Replace(broken, []byte("id: 1946MOSCOW00513"), []byte("id: nonsense"), 1)
+		_, err = cable.ParseReceipts(broken)
+		msg := problemsText(err)
+		if !strings.Contains(msg, "receipts[2].id") {
+			t.Errorf("problems %q do not name the third receipt's id", msg)
+		}
+	})
+
 	if _, err := cable.ParseReceipts(nil); cable.ErrorCode(err) != cable.EINVALID {
 		t.Errorf("empty bundle: %v", err)
 	}

@@ -306,17 +306,18 @@ func (c *Centre) openReceipts(station string, t *cable.Transmission) ([]*cable.D
 	if err != nil {
 		return nil, "unreadable receipts: " + err.Error(), false
 	}
-	out := make([]*cable.DeliveryReceipt, len(srs))
-	for i, sr := range srs {
-		r := sr.Receipt
-		if r.Station != t.Origin || r.Origin != station {
-			return nil, fmt.Sprintf("envelope says receipts from %s to %s, the signed receipt for %s from %s to %s",
-				t.Origin, station, r.CableID, r.Station, r.Origin), false
+	var out []*cable.DeliveryReceipt
+	for _, sr := range srs {
+		for _, r := range sr.Receipts {
+			if r.Station != t.Origin || r.Origin != station {
+				return nil, fmt.Sprintf("envelope says receipts from %s to %s, the signed receipt for %s from %s to %s",
+					t.Origin, station, r.CableID, r.Station, r.Origin), false
+			}
 		}
-		if err := c.sealer.Verify(r.Station, sr.Signed, sr.Signature); err != nil {
-			return nil, fmt.Sprintf("receipt for %s: signature: %s", r.CableID, cable.ErrorMessage(err)), errors.Is(err, cable.ErrNotYetTrusted)
+		if err := c.sealer.Verify(t.Origin, sr.Signed, sr.Signature); err != nil {
+			return nil, fmt.Sprintf("receipts for %s and %d more: signature: %s", sr.Receipts[0].CableID, len(sr.Receipts)-1, cable.ErrorMessage(err)), errors.Is(err, cable.ErrNotYetTrusted)
 		}
-		out[i] = r
+		out = append(out, sr.Receipts...)
 	}
 	return out, "", false
 }
@@ -365,43 +366,54 @@ func (c *Centre) receiptRefused(station string, r *cable.DeliveryReceipt, err er
 		Detail: map[string]any{"reason": "receipt for a transmission not sent from here: " + cable.ErrorMessage(err), "origin": r.Station}}
 }
 
-// sendReceipts signs a receipt for each arrival and hands them to the
-// transport, one transmission for each origin, carrying its receipts of
-// the batch (or as many as the channel carries) at the precedence of the
-// most urgent. A cable from a station
-// this node hosts was marked received when it was stored.
+// sendReceipts sends a receipt for each arrival back to its origin: one
+// transmission for each origin, carrying its receipts of the batch (or as
+// many as the channel carries) under one signature, at the precedence of
+// the most urgent. A cable from a station this node hosts was marked
+// received when it was stored.
 func (c *Centre) sendReceipts(ctx context.Context, station string, arrivals []*cable.Arrival) error {
-	var out []*cable.Transmission
-	byOrigin := map[string]*cable.Transmission{}
+	type bundle struct {
+		receipts []*cable.DeliveryReceipt
+		size     int
+		t        *cable.Transmission
+	}
+	var bundles []*bundle
+	byOrigin := map[string]*bundle{}
 	for _, a := range arrivals {
 		if c.hosted[a.Cable.Station] {
 			continue
 		}
 		r := &cable.DeliveryReceipt{CableID: a.Cable.ID, Origin: a.Cable.Station, Station: station,
 			ReceivedAt: a.Receipt.At, ControlNumber: a.Receipt.ControlNumber}
-		sig, err := c.sealer.Sign(station, r.SignedBytes())
-		if err != nil {
-			return fmt.Errorf("sign receipt for %s: %w", a.Cable.ID, err)
+		size := len(r.SignedBytes())
+		b := byOrigin[r.Origin]
+		// A bundle fits the channel, with room for its header and signature.
+		if b != nil && b.size+size+256 > c.sectionLimit {
+			b = nil
 		}
-		wire := cable.MarshalReceipt(r, sig)
-		t := byOrigin[r.Origin]
-		if t != nil && len(t.Text)+len(wire) > c.sectionLimit {
-			t = nil // a bundle fits the channel: start another
+		if b == nil {
+			b = &bundle{t: &cable.Transmission{Kind: cable.KindReceipt, CableID: a.Cable.ID, Origin: station, Destination: r.Origin,
+				Precedence: a.Cable.Precedence, QueuedAt: c.now().UTC()}}
+			byOrigin[r.Origin] = b
+			bundles = append(bundles, b)
 		}
-		if t == nil {
-			t = &cable.Transmission{Kind: cable.KindReceipt, CableID: a.Cable.ID, Origin: station, Destination: r.Origin,
-				Precedence: a.Cable.Precedence, QueuedAt: c.now().UTC()}
-			byOrigin[r.Origin] = t
-			out = append(out, t)
-		}
-		t.Text = append(t.Text, wire...)
-		t.Precedence = min(t.Precedence, a.Cable.Precedence) // FLASH is the smallest
+		b.receipts = append(b.receipts, r)
+		b.size += size
+		b.t.Precedence = min(b.t.Precedence, a.Cable.Precedence) // FLASH is the smallest
 	}
-	if len(out) == 0 {
+	if len(bundles) == 0 {
 		return nil
 	}
-	for _, t := range out {
-		t.SHA256 = cable.SHA256Hex(t.Text)
+	out := make([]*cable.Transmission, len(bundles))
+	for i, b := range bundles {
+		signed := cable.ReceiptsSignedBytes(station, b.t.Destination, b.receipts)
+		sig, err := c.sealer.Sign(station, signed)
+		if err != nil {
+			return fmt.Errorf("sign receipts for %s and %d more: %w", b.receipts[0].CableID, len(b.receipts)-1, err)
+		}
+		b.t.Text = cable.MarshalReceipts(signed, sig)
+		b.t.SHA256 = cable.SHA256Hex(b.t.Text)
+		out[i] = b.t
 	}
 	if err := c.transport.Send(ctx, out); err != nil {
 		return fmt.Errorf("send receipts from %s: %w", station, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -201,17 +202,17 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 		}
 		return b
 	}
-	publish := func(sealed []byte, id string, section, sections int) {
+	publishAs := func(kind, from, to string, sealed []byte, id string, section, sections int) {
 		t.Helper()
-		m := natsgo.NewMsg("cable.STATE.in.Z")
+		m := natsgo.NewMsg("cable." + to + ".in.Z")
 		m.Header.Set(nats.HeaderCableID, id)
-		m.Header.Set(nats.HeaderOrigin, "PARIS")
-		m.Header.Set(nats.HeaderDestination, "STATE")
+		m.Header.Set(nats.HeaderOrigin, from)
+		m.Header.Set(nats.HeaderDestination, to)
 		m.Header.Set(nats.HeaderPrecedence, "FLASH")
 		m.Header.Set(nats.HeaderSHA256, cable.SHA256Hex(sealed))
 		m.Header.Set(nats.HeaderQueuedAt, time.Now().UTC().Format(time.RFC3339Nano))
-		m.Header.Set(nats.HeaderKind, cable.KindCable)
-		m.Header.Set(nats.HeaderRoute, "PARIS")
+		m.Header.Set(nats.HeaderKind, kind)
+		m.Header.Set(nats.HeaderRoute, from)
 		if sections > 0 {
 			m.Header.Set(nats.HeaderSection, strconv.Itoa(section))
 			m.Header.Set(nats.HeaderSections, strconv.Itoa(sections))
@@ -220,6 +221,10 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 		if err := nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
 		}
+	}
+	publish := func(sealed []byte, id string, section, sections int) {
+		t.Helper()
+		publishAs(cable.KindCable, "PARIS", "STATE", sealed, id, section, sections)
 	}
 	// Altered in transit: a byte of the sealed cable flipped, the hash made to match.
 	flipped := sealAs(n.sealer, rec.Cable.ID, rec.Text)
@@ -278,9 +283,33 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 	for i := range 2 {
 		publish(sealAs(n.sealer, long.ID, parts[i]), long.ID, i+1, len(parts))
 	}
+	// Receipts to PARIS in STATE's name for the genuine cable: signed by
+	// the impostor's keys, and genuinely signed then altered.
+	receipts := []*cable.DeliveryReceipt{{CableID: rec.Cable.ID, Origin: "PARIS", Station: "STATE", ReceivedAt: time.Now().UTC(), ControlNumber: "1"}}
+	signed := cable.ReceiptsSignedBytes("STATE", "PARIS", receipts)
+	impostorKeys := t.TempDir()
+	if _, err := seal.Init(filepath.Join(impostorKeys, "STATE"), "STATE"); err != nil {
+		t.Fatal(err)
+	}
+	impostorState, err := seal.OpenKeyrings(impostorKeys, []string{"STATE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	badSig, err := impostorState.Sign("STATE", signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishAs(cable.KindReceipt, "STATE", "PARIS", cable.MarshalReceipts(signed, badSig), rec.Cable.ID, 0, 0)
+	goodSig, err := n.sealer.Sign("STATE", signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered = bytes.Replace(cable.MarshalReceipts(signed, goodSig), []byte("control: 1\n"), []byte("control: 2\n"), 1)
+	publishAs(cable.KindReceipt, "STATE", "PARIS", altered, rec.Cable.ID, 0, 0)
 	nc.Flush()
 
-	want := []string{"seal: Sealed cable is altered", "malformed transmission", "is held with", "seal: Signature does not verify", "replayed: dated", "truncated"}
+	want := []string{"seal: Sealed cable is altered", "malformed transmission", "is held with", "seal: Signature does not verify", "replayed: dated", "truncated",
+		"receipts for " + rec.Cable.ID + " and 0 more: signature"}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		evs, err := n.records.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity})
@@ -299,11 +328,11 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 				missing = w
 			}
 		}
-		if missing == "" && len(evs) >= 7 {
+		if missing == "" && len(evs) >= 9 && strings.Count(all, "receipts for") == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d security events, want 7; none says %q:\n%s", len(evs), missing, all)
+			t.Fatalf("%d security events, want 9 (2 of receipts); none says %q:\n%s", len(evs), missing, all)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
