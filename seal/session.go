@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -53,14 +54,9 @@ const (
 type session struct {
 	share   string // the X25519 stanza's argument: the ephemeral public key
 	wrapped []byte // the X25519 stanza's body: the session key, wrapped
-	aead    sessionAEAD
+	aead    cipher.AEAD
 	expires time.Time
 	uses    int
-}
-
-type sessionAEAD interface {
-	Seal(dst, nonce, plaintext, additionalData []byte) []byte
-	Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error)
 }
 
 // newSession agrees a session key with recipient.
@@ -83,7 +79,7 @@ func newSession(recipient *age.X25519Recipient, now time.Time) (*session, error)
 
 // sessionCipher derives the cipher that wraps file keys from the session
 // key, bound to the stanza that carries it.
-func sessionCipher(key []byte, share string, wrapped []byte) (sessionAEAD, error) {
+func sessionCipher(key []byte, share string, wrapped []byte) (cipher.AEAD, error) {
 	info := append([]byte(sessionLabel+"\n"+share+"\n"), wrapped...)
 	k, err := hkdf.Key(sha256.New, key, nil, string(info), chacha20poly1305.KeySize)
 	if err != nil {
@@ -113,7 +109,7 @@ var b64 = base64.RawStdEncoding.Strict()
 type sessions struct {
 	mu     sync.Mutex
 	live   map[string]*session    // by recipient "age1..."
-	opened map[string]sessionAEAD // by stanza argument and X25519 body
+	opened map[string]cipher.AEAD // by stanza argument and X25519 body
 }
 
 // recipient returns the age recipient that wraps file keys for the
@@ -226,7 +222,7 @@ func (i sessionIdentity) unwrap(st *age.Stanza) ([]byte, error) {
 			}
 		}
 		if i.ss.opened == nil {
-			i.ss.opened = map[string]sessionAEAD{}
+			i.ss.opened = map[string]cipher.AEAD{}
 		}
 		i.ss.opened[cacheKey] = aead
 		i.ss.mu.Unlock()

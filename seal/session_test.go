@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"errors"
 	"io"
 	"path/filepath"
@@ -214,7 +215,7 @@ func TestSessionStanzaAltered(t *testing.T) {
 
 func TestOpenedSessionsBounded(t *testing.T) {
 	moscow, state := pair(t)
-	state.sessions.opened = map[string]sessionAEAD{}
+	state.sessions.opened = map[string]cipher.AEAD{}
 	for i := range openedSessions {
 		state.sessions.opened[strings.Repeat("x", i)] = nil
 	}
