@@ -23,9 +23,13 @@ func BenchmarkRelease(b *testing.B) {
 }
 
 func BenchmarkReceive(b *testing.B) {
-	db := open(b, freshDSN(b))
-	defer db.Close()
-	storetest.BenchReceive(b, db)
+	for _, batch := range []int{1, 64} {
+		b.Run(batchName(batch), func(b *testing.B) {
+			db := open(b, freshDSN(b))
+			defer db.Close()
+			storetest.BenchReceive(b, db, batch)
+		})
+	}
 }
 
 func BenchmarkCableRead(b *testing.B) {

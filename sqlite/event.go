@@ -55,12 +55,7 @@ func appendEvents(ctx context.Context, tx *txn, events []*cable.Event, now time.
 	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM chain_head WHERE id = 1`).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("append events: chain head: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (seq, at, kind, cable_id, station, actor, detail, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
-	defer stmt.Close()
+	rows := make([][]any, 0, len(events))
 	for _, e := range events {
 		seq++
 		e.Seq = seq
@@ -76,10 +71,11 @@ func appendEvents(ctx context.Context, tx *txn, events []*cable.Event, now time.
 		e.Detail = detail
 		e.PrevHash = prev
 		e.Hash = e.ComputeHash()
-		if _, err := stmt.ExecContext(ctx, e.Seq, micros(e.At), e.Kind, e.CableID, e.Station, e.Actor, raw, e.PrevHash, e.Hash); err != nil {
-			return dbErr("append events", err)
-		}
+		rows = append(rows, []any{e.Seq, micros(e.At), e.Kind, e.CableID, e.Station, e.Actor, raw, e.PrevHash, e.Hash})
 		prev = e.Hash
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO events (seq, at, kind, cable_id, station, actor, detail, prev_hash, hash)`, rows); err != nil {
+		return dbErr("append events", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1`, seq, prev); err != nil {
 		return fmt.Errorf("append events: chain head: %w", err)

@@ -379,6 +379,7 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 			return err
 		}
 		var events []*cable.Event
+		var offices [][]any
 		for i, a := range arrivals {
 			if _, ok := copyOf[i]; ok || dup[i] {
 				continue
@@ -415,10 +416,7 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 				return dbErr("receive "+id+": receipt", err)
 			}
 			for _, o := range a.Distribution.Roles() {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO distribution_offices (cable_id, station, office, role) VALUES (?, ?, ?, ?)`,
-					id, a.Station, o.Office, string(o.Role)); err != nil {
-					return dbErr("receive "+id+": distribution", err)
-				}
+				offices = append(offices, []any{id, a.Station, o.Office, string(o.Role)})
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?, received_at = ?, control_number = ?
 				WHERE cable_id = ? AND destination = ? AND state <> ?`,
@@ -434,6 +432,9 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 		}
 		for i, j := range copyOf {
 			receipts[i], dup[i] = receipts[j], true
+		}
+		if err := tx.insertRows(ctx, `INSERT INTO distribution_offices (cable_id, station, office, role)`, offices); err != nil {
+			return dbErr("receive: distribution", err)
 		}
 		if err := appendEvents(ctx, tx, events, now); err != nil {
 			return err

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 )
 
@@ -114,4 +115,41 @@ func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *s
 		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// insertRows inserts rows (each of as many values as prefix names columns)
+// with multi-row INSERT statements of 64, 32, ... 1 rows, so that a batch
+// takes a few statements rather than one a row, and the statement cache
+// holds at most seven forms of each.
+func (t *txn) insertRows(ctx context.Context, prefix string, rows [][]any) error {
+	for len(rows) > 0 {
+		n := 64
+		for n > len(rows) {
+			n /= 2
+		}
+		cols := len(rows[0])
+		var q strings.Builder
+		q.WriteString(prefix)
+		q.WriteString(" VALUES ")
+		args := make([]any, 0, n*cols)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('(')
+			for j := range cols {
+				if j > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteByte('?')
+			}
+			q.WriteByte(')')
+			args = append(args, r...)
+		}
+		if _, err := t.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }

@@ -59,26 +59,30 @@ func BenchRelease(b *testing.B, r cable.Records, batch int) {
 	ReportCables(b, n)
 }
 
-// BenchReceive measures Receive of one arriving cable of about 4 KB per
-// transaction, each a new cable distributed to two offices.
-func BenchReceive(b *testing.B, r cable.Records) {
+// BenchReceive measures Receive of arriving cables of about 4 KB, batch
+// to a call, each distributed to six offices as a hub receives them.
+func BenchReceive(b *testing.B, r cable.Records, batch int) {
 	ctx := context.Background()
 	tmpl := BenchCable(0)
 	tmpl.Station = "LONDON"
 	text, _ := Render(tmpl)
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	dist := cable.Distribution{Action: "EUR", Info: []string{"S", "S/P", "INR", "PM", "DCR"}}
 	n := 0
 	b.ResetTimer()
 	for b.Loop() {
-		n++
-		c := tmpl.Clone()
-		c.DTG = c.DTG.AddDate(n/900000, 0, 0)
-		c.Serial = n%900000 + 1
-		c.ID = cable.Identifier(c.DTG.Year(), c.Station, c.Serial)
-		t := append(append([]byte(nil), text...), c.ID...)
-		a := &cable.Arrival{Station: "STATE", Cable: c, Text: t, SHA256: cable.SHA256Hex(t), At: at.Add(time.Duration(n) * time.Second),
-			Distribution: cable.Distribution{Action: "EUR", Info: []string{"S"}}, Origin: cable.OriginReceived}
-		if err := r.Receive(ctx, []*cable.Arrival{a}); err != nil {
+		arrivals := make([]*cable.Arrival, batch)
+		for i := range arrivals {
+			n++
+			c := tmpl.Clone()
+			c.DTG = c.DTG.AddDate(n/900000, 0, 0)
+			c.Serial = n%900000 + 1
+			c.ID = cable.Identifier(c.DTG.Year(), c.Station, c.Serial)
+			t := append(append([]byte(nil), text...), c.ID...)
+			arrivals[i] = &cable.Arrival{Station: "STATE", Cable: c, Text: t, SHA256: cable.SHA256Hex(t), At: at.Add(time.Duration(n) * time.Second),
+				Distribution: dist, Origin: cable.OriginReceived}
+		}
+		if err := r.Receive(ctx, arrivals); err != nil {
 			b.Fatal(err)
 		}
 	}
