@@ -51,7 +51,9 @@ type Keyring struct {
 	own   []*Identity                        // by generation ascending
 	peers map[string]map[int]*PublicIdentity // station -> generation -> identity
 
-	sessions sessions
+	// sessions is shared with the keyring that replaces this one on a
+	// reload (Keyrings.Reload), so that sessions outlive it.
+	sessions *sessions
 }
 
 // Init creates the first identity (generation 1) of station in dir, which is
@@ -70,7 +72,7 @@ func Init(dir, station string) (*Keyring, error) {
 	if len(gens) > 0 {
 		return nil, fmt.Errorf("%s holds %d key generation(s): %w", dir, len(gens), ErrKeysExist)
 	}
-	k := &Keyring{dir: dir, station: station, Now: time.Now, peers: map[string]map[int]*PublicIdentity{}}
+	k := &Keyring{dir: dir, station: station, Now: time.Now, peers: map[string]map[int]*PublicIdentity{}, sessions: &sessions{}}
 	id, err := newIdentity(station, 1, k.Now())
 	if err != nil {
 		return nil, err
@@ -95,7 +97,7 @@ func Open(dir string) (*Keyring, error) {
 	if len(gens) == 0 {
 		return nil, cable.Errorf(cable.ENOTFOUND, "no station keys in %s (run cable station init)", dir)
 	}
-	k := &Keyring{dir: dir, Now: time.Now, peers: map[string]map[int]*PublicIdentity{}}
+	k := &Keyring{dir: dir, Now: time.Now, peers: map[string]map[int]*PublicIdentity{}, sessions: &sessions{}}
 	for _, gen := range gens {
 		name := filepath.Join(dir, privateFileName(gen))
 		fi, err := os.Stat(name)

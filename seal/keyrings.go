@@ -79,6 +79,11 @@ func (ks *Keyrings) Reload() error {
 		return fmt.Errorf("reload station keys (the keys in use are kept): %w", err)
 	}
 	ks.mu.Lock()
+	for st, k := range rings {
+		if old := ks.rings[st]; old != nil {
+			k.sessions = old.sessions // live and opened sessions go on
+		}
+	}
 	ks.rings = rings
 	ks.mu.Unlock()
 	gens := make([]string, len(ks.stations))

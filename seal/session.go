@@ -29,14 +29,15 @@ import (
 // receiver unwraps a session key once and keeps it for the cables that
 // follow.
 //
-// The sender forgets a session's ephemeral and session keys after
-// sessionLifetime or sessionUses cables, whichever comes first, so what it
-// holds in memory opens at most the cables of the last few seconds, as
-// with age's per-file ephemeral keys. The receiver's static key opens
-// everything sent to it either way; keeping session keys adds nothing to
-// what its compromise would reveal.
+// The sender stops using a session after sessionLifetime or sessionUses
+// cables, whichever comes first, and forgets it when its lifetime is out,
+// so what it holds in memory opens at most the cables it sealed to each
+// recipient in the last two seconds (age's per-file ephemeral key is
+// forgotten at once). The receiver's static key opens everything sent to
+// it either way; keeping session keys adds nothing to what its compromise
+// would reveal.
 const (
-	sessionStanzaType = "cable-x25519-session"
+	sessionStanzaType = "cable-x25519-session-v1"
 	sessionLabel      = "cable-x25519-session-v1"
 	sessionKeySize    = 16 // an age file key: what age's X25519 stanza wraps
 	fileKeySize       = 16
@@ -60,7 +61,7 @@ type session struct {
 }
 
 // newSession agrees a session key with recipient.
-func newSession(recipient *age.X25519Recipient, now time.Time) (*session, error) {
+func newSession(recipient *age.X25519Recipient, now time.Time, lifetime time.Duration) (*session, error) {
 	key := make([]byte, sessionKeySize)
 	rand.Read(key)
 	stanzas, err := recipient.Wrap(key)
@@ -74,7 +75,7 @@ func newSession(recipient *age.X25519Recipient, now time.Time) (*session, error)
 	if err != nil {
 		return nil, err
 	}
-	return &session{share: stanzas[0].Args[0], wrapped: stanzas[0].Body, aead: aead, expires: now.Add(sessionLifetime)}, nil
+	return &session{share: stanzas[0].Args[0], wrapped: stanzas[0].Body, aead: aead, expires: now.Add(lifetime)}, nil
 }
 
 // sessionCipher derives the cipher that wraps file keys from the session
@@ -90,7 +91,7 @@ func sessionCipher(key []byte, share string, wrapped []byte) (cipher.AEAD, error
 
 // stanza wraps a file key in the session.
 //
-//	-> cable-x25519-session <ephemeral share> <nonce>
+//	-> cable-x25519-session-v1 <ephemeral share> <nonce>
 //	<X25519 body wrapping the session key> <file key wrapped under the session>
 func (s *session) stanza(fileKey []byte) *age.Stanza {
 	nonce := make([]byte, chacha20poly1305.NonceSize)
@@ -107,6 +108,9 @@ var b64 = base64.RawStdEncoding.Strict()
 // sessions holds a sender's live sessions, one per recipient key, and the
 // session keys a receiver has opened. The zero value is ready for use.
 type sessions struct {
+	// lifetime is how long a session lasts: sessionLifetime when zero.
+	lifetime time.Duration
+
 	mu     sync.Mutex
 	live   map[string]*session    // by recipient "age1..."
 	opened map[string]cipher.AEAD // by stanza argument and X25519 body
@@ -114,26 +118,51 @@ type sessions struct {
 
 // recipient returns the age recipient that wraps file keys for the
 // recipient key r in its live session, agreeing a new one when there is
-// none or it has expired.
+// none or it has expired. A session is forgotten when it expires, whether
+// or not anything is sealed after it.
 func (ss *sessions) recipient(r string, now time.Time) (age.Recipient, error) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	s := ss.live[r]
-	if s == nil || s.uses >= sessionUses || !now.Before(s.expires) {
-		ar, err := age.ParseX25519Recipient(r)
-		if err != nil {
-			return nil, err
-		}
-		if s, err = newSession(ar, now); err != nil {
-			return nil, err
-		}
-		if ss.live == nil {
-			ss.live = map[string]*session{}
-		}
-		ss.live[r] = s
+	if s != nil && s.uses < sessionUses && now.Before(s.expires) {
+		s.uses++
+		ss.mu.Unlock()
+		return sessionRecipient{s}, nil
 	}
-	s.uses++
-	return sessionRecipient{s}, nil
+	ss.mu.Unlock()
+
+	// The two scalar multiplications happen outside the lock, so that
+	// sealing to other keys and opening go on meanwhile.
+	ar, err := age.ParseX25519Recipient(r)
+	if err != nil {
+		return nil, err
+	}
+	lifetime := ss.lifetime
+	if lifetime == 0 {
+		lifetime = sessionLifetime
+	}
+	fresh, err := newSession(ar, now, lifetime)
+	if err != nil {
+		return nil, err
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s := ss.live[r]; s != nil && s.uses < sessionUses && now.Before(s.expires) {
+		s.uses++ // another seal agreed one meanwhile
+		return sessionRecipient{s}, nil
+	}
+	if ss.live == nil {
+		ss.live = map[string]*session{}
+	}
+	ss.live[r] = fresh
+	fresh.uses++
+	time.AfterFunc(lifetime, func() {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		if ss.live[r] == fresh {
+			delete(ss.live, r)
+		}
+	})
+	return sessionRecipient{fresh}, nil
 }
 
 type sessionRecipient struct{ s *session }
@@ -210,8 +239,10 @@ func (i sessionIdentity) unwrap(st *age.Stanza) ([]byte, error) {
 		return nil, errors.New("session stanza does not open")
 	}
 	if !cached {
-		// Kept only once it has opened a file key, so that garbage cannot
-		// crowd out the sessions in use.
+		// Kept only once a file key has opened under it, so that garbage
+		// cannot crowd out the sessions in use. (Anyone holding the
+		// station's public key can make sessions that open: that costs
+		// only the X25519 a crowded-out session costs again.)
 		i.ss.mu.Lock()
 		if len(i.ss.opened) >= openedSessions {
 			for k := range i.ss.opened {

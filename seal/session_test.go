@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/cipher"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -179,27 +180,40 @@ func TestSessionStanzaAltered(t *testing.T) {
 	}
 	line := stanzaLines(t, other.Ciphertext)[0]
 	f := strings.Fields(line)
-	// Another nonce of the right size, and a share of another session.
-	otherNonce := strings.Replace(line, f[3], strings.Repeat("A", len(f[3])), 1)
 	var ss sessions
 	alien, _ := ss.recipient(moscow.peerCurrent("STATE").Recipient, time.Now())
-	otherShare := strings.Replace(line, f[2], alien.(sessionRecipient).s.share, 1)
-	for name, repl := range map[string]string{
-		"nonce":                 otherNonce,
-		"share":                 otherShare,
-		"stanza type":           strings.Replace(line, sessionStanzaType, "cable-x25519-sessiom", 1),
-		"missing nonce":         "-> " + sessionStanzaType + " " + f[2],
-		"nonce of another size": strings.Replace(line, f[3], f[3]+"AAAA", 1),
-	} {
-		t.Run(name, func(t *testing.T) {
-			s := *other
-			s.Ciphertext = bytes.Replace(other.Ciphertext, []byte(line), []byte(repl), 1)
-			s.Size = len(s.Ciphertext)
-			_, err := state.Open(&s)
-			if cable.ErrorCode(err) != cable.EFORBIDDEN || !(errors.Is(err, ErrAltered) || errors.Is(err, ErrNotAddressed)) {
-				t.Fatalf("open = %v, want refused as altered or not addressed", err)
+	cases := []struct {
+		name, line string
+		want       error
+	}{
+		// The session opens, the file key does not: altered.
+		{"nonce", strings.Replace(line, f[3], strings.Repeat("A", len(f[3])), 1), ErrAltered},
+		{"missing nonce", "-> " + sessionStanzaType + " " + f[2], ErrAltered},
+		{"nonce of another size", strings.Replace(line, f[3], f[3]+"AAAA", 1), ErrAltered},
+		// Nothing opens for this station: as age says of a stanza it cannot
+		// open, not addressed here.
+		{"share of another session", strings.Replace(line, f[2], alien.(sessionRecipient).s.share, 1), ErrNotAddressed},
+		{"stanza type", strings.Replace(line, sessionStanzaType, "cable-x25519-sessiom-v1", 1), ErrNotAddressed},
+	}
+	// Each refused before the session is known to the receiver, and again
+	// once it holds it.
+	for _, cached := range []bool{false, true} {
+		if cached {
+			if _, err := state.Open(good); err != nil {
+				t.Fatal(err)
 			}
-		})
+		}
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s/cached=%v", c.name, cached), func(t *testing.T) {
+				s := *other
+				s.Ciphertext = bytes.Replace(other.Ciphertext, []byte(line), []byte(c.line), 1)
+				s.Size = len(s.Ciphertext)
+				_, err := state.Open(&s)
+				if cable.ErrorCode(err) != cable.EFORBIDDEN || !errors.Is(err, c.want) {
+					t.Fatalf("open = %v, want %v", err, c.want)
+				}
+			})
+		}
 	}
 	// A refused stanza leaves nothing behind: the genuine cables open, and
 	// the receiver keeps one session key, theirs.
@@ -210,6 +224,94 @@ func TestSessionStanzaAltered(t *testing.T) {
 	}
 	if n := len(state.sessions.opened); n != 1 {
 		t.Fatalf("receiver keeps %d session keys, want 1", n)
+	}
+}
+
+func TestSessionSeveralRecipients(t *testing.T) {
+	moscow, state := pair(t)
+	london, err := Init(filepath.Join(t.TempDir(), "london"), "LONDON")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moscow.Trust(london.Export()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := london.Trust(moscow.Export()); err != nil {
+		t.Fatal(err)
+	}
+	shares := map[string]bool{}
+	for _, id := range []string{"1946MOSCOW00511", "1946MOSCOW00512"} {
+		s, err := moscow.Seal([]byte(id+"\n"), id, []string{"STATE", "LONDON"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls := stanzaLines(t, s.Ciphertext)
+		if len(ls) != 2 {
+			t.Fatalf("stanzas %q, want one for each recipient", ls)
+		}
+		for _, l := range ls {
+			shares[strings.Fields(l)[2]] = true
+		}
+		for _, k := range []*Keyring{state, london} {
+			if text, err := k.Open(s); err != nil || string(text) != id+"\n" {
+				t.Fatalf("%s opens %s: %q, %v", k.Station(), id, text, err)
+			}
+		}
+	}
+	if len(shares) != 2 {
+		t.Fatalf("%d ephemeral shares for two cables to two stations, want one session each", len(shares))
+	}
+}
+
+func TestSessionForgotten(t *testing.T) {
+	moscow, _ := pair(t)
+	r := moscow.peerCurrent("STATE").Recipient
+	ss := sessions{lifetime: 50 * time.Millisecond}
+	if _, err := ss.recipient(r, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ss.mu.Lock()
+		n := len(ss.live)
+		ss.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an expired session is still held, with nothing sealed since")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A reload of the node's keyrings keeps the sessions: the receiver does
+// not unwrap again what it has opened, the sender goes on with its own.
+func TestSessionsOutliveReload(t *testing.T) {
+	dir := t.TempDir()
+	for _, st := range []string{"MOSCOW", "STATE"} {
+		if _, err := Init(filepath.Join(dir, st), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ks, err := OpenKeyrings(dir, []string{"MOSCOW", "STATE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := ks.Seal("MOSCOW", "1946MOSCOW00511", []byte("TEXT\n"), []string{"STATE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.Open("STATE", wire); err != nil {
+		t.Fatal(err)
+	}
+	before := ks.ring("STATE").sessions
+	if err := ks.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	after := ks.ring("STATE").sessions
+	if after != before || len(after.opened) != 1 || len(ks.ring("MOSCOW").sessions.live) != 1 {
+		t.Fatalf("after a reload: same sessions %v, %d opened, %d live", after == before, len(after.opened), len(ks.ring("MOSCOW").sessions.live))
 	}
 }
 
