@@ -517,6 +517,13 @@ func FuzzParseReceipts(f *testing.F) {
 			checkInvalid(t, "ParseReceipts", err)
 			return
 		}
+		// A bundle is read only in the form a station writes it.
+		if bytes.HasPrefix(b, []byte(receiptsHeader+"\n")) {
+			first := srs[0].Receipts[0]
+			if !bytes.Equal(srs[0].Signed, ReceiptsSignedBytes(first.Station, first.Origin, srs[0].Receipts)) {
+				t.Fatalf("bundle read though not in its written form: %q", srs[0].Signed)
+			}
+		}
 		// Each signed group written back as a bundle reads the same.
 		for _, sr := range srs {
 			if len(sr.Receipts) == 0 {

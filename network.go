@@ -187,8 +187,8 @@ func MarshalReceipt(r *DeliveryReceipt, sig []byte) []byte {
 // bytes that were signed and the signature. Every problem is reported.
 func ParseReceipt(b []byte) (*DeliveryReceipt, []byte, []byte, error) {
 	var ps Problems
-	if len(b) > 4096 {
-		return nil, nil, nil, Invalid("invalid receipt", []Problem{{Field: "receipt", Message: fmt.Sprintf("%d bytes, more than a receipt's 4096", len(b))}})
+	if len(b) > maxReceipt {
+		return nil, nil, nil, Invalid("invalid receipt", []Problem{{Field: "receipt", Message: fmt.Sprintf("%d bytes, more than a receipt's %d", len(b), maxReceipt)}})
 	}
 	i := bytes.LastIndex(b, []byte("\nsignature: "))
 	if !bytes.HasPrefix(b, []byte(receiptHeader+"\n")) || i < 0 || !bytes.HasSuffix(b, []byte("\n")) {
@@ -205,8 +205,9 @@ func ParseReceipt(b []byte) (*DeliveryReceipt, []byte, []byte, error) {
 // parseSignature reads a "signature: <base64>\n" line.
 func parseSignature(line []byte, prefix string, ps *Problems) []byte {
 	v := strings.TrimSuffix(strings.TrimPrefix(string(line), "signature: "), "\n")
-	sig, err := base64.StdEncoding.DecodeString(v)
-	if err != nil || len(sig) == 0 {
+	// Strict decoding still skips line breaks: one line, as written.
+	sig, err := base64.StdEncoding.Strict().DecodeString(v)
+	if err != nil || len(sig) == 0 || strings.ContainsAny(v, "\r\n") {
 		ps.Add(prefix+"signature", "not base64")
 	}
 	return sig
@@ -268,9 +269,17 @@ type SignedReceipts struct {
 	Signature []byte
 }
 
-// maxReceiptBundle bounds a receipt transmission: the receipts of one
+// MaxReceiptBundle bounds a receipt transmission: the receipts of one
 // receiving batch, at most a few hundred.
-const maxReceiptBundle = 1 << 20
+const MaxReceiptBundle = 1 << 20
+
+// maxReceiptProblems bounds the problems reported of one receipt
+// transmission: hostile input must not become a security event of
+// megabytes.
+const maxReceiptProblems = 20
+
+// maxReceipt bounds one receipt in its wire form.
+const maxReceipt = 4096
 
 const receiptsHeader = "cable-receipts-v1"
 
@@ -302,8 +311,8 @@ func MarshalReceipts(signed, sig []byte) []byte {
 // another. Every problem of every receipt is reported, each named by its
 // place in the transmission.
 func ParseReceipts(b []byte) ([]SignedReceipts, error) {
-	if len(b) > maxReceiptBundle {
-		return nil, Invalid("invalid receipts", []Problem{{Field: "receipts", Message: fmt.Sprintf("%d bytes, more than %d", len(b), maxReceiptBundle)}})
+	if len(b) > MaxReceiptBundle {
+		return nil, Invalid("invalid receipts", []Problem{{Field: "receipts", Message: fmt.Sprintf("%d bytes, more than %d", len(b), MaxReceiptBundle)}})
 	}
 	if bytes.HasPrefix(b, []byte(receiptsHeader+"\n")) {
 		sr, err := parseReceiptBundle(b)
@@ -323,6 +332,10 @@ func ParseReceipts(b []byte) ([]SignedReceipts, error) {
 		} else {
 			b = nil
 		}
+		if len(ps) >= maxReceiptProblems {
+			ps.Add("receipts", "more problems not listed")
+			break
+		}
 		r, signed, sig, err := ParseReceipt(one)
 		if err != nil {
 			for _, p := range ErrorProblems(err) {
@@ -341,7 +354,9 @@ func ParseReceipts(b []byte) ([]SignedReceipts, error) {
 	return out, nil
 }
 
-// parseReceiptBundle reads a bundle written by MarshalReceipts.
+// parseReceiptBundle reads a bundle written by MarshalReceipts: only
+// that form, byte for byte (ReceiptsSignedBytes of what it reads), so that
+// what is verified is what is recorded.
 func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
 	var ps Problems
 	i := bytes.LastIndex(b, []byte("\nsignature: "))
@@ -355,18 +370,18 @@ func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
 		line, rest, _ := bytes.Cut(body, []byte("\n"))
 		v, ok := strings.CutPrefix(string(line), k+": ")
 		if !ok {
-			ps.Add(k, "missing: the bundle's header is station, origin and count")
-			return nil, ps.Err("invalid receipts")
+			ps.Add(k, "missing: the bundle's header is station, origin and count, in that order")
+			continue
 		}
 		head[k], body = v, rest
 	}
 	for _, k := range []string{"station", "origin"} {
-		if !ValidStationCode(head[k]) {
-			ps.Add(k, "%q is not a station code", head[k])
+		if v, ok := head[k]; ok && !ValidStationCode(v) {
+			ps.Add(k, "%q is not a station code", v)
 		}
 	}
 	count, err := strconv.Atoi(head["count"])
-	if err != nil || count < 1 {
+	if _, ok := head["count"]; ok && (err != nil || count < 1) {
 		ps.Add("count", "%q is not a whole number of receipts", head["count"])
 	}
 	start := []byte(receiptHeader + "\n")
@@ -375,6 +390,10 @@ func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
 		body = nil
 	}
 	for n := 0; len(body) > 0; n++ {
+		if len(ps) >= maxReceiptProblems {
+			ps.Add("receipts", "more problems not listed")
+			return nil, ps.Err("invalid receipts")
+		}
 		one := body
 		if j := bytes.Index(body[1:], append([]byte("\n"), start...)); j >= 0 {
 			one, body = body[:j+2], body[j+2:]
@@ -382,6 +401,10 @@ func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
 			body = nil
 		}
 		prefix := fmt.Sprintf("receipts[%d].", n)
+		if len(one) > maxReceipt {
+			ps.Add(prefix+"receipt", "%d bytes, more than a receipt's %d", len(one), maxReceipt)
+			continue
+		}
 		r := parseReceiptFields(one, prefix, &ps)
 		if r.Station != head["station"] || r.Origin != head["origin"] {
 			ps.Add(prefix+"station", "from %s to %s in a bundle from %s to %s", r.Station, r.Origin, head["station"], head["origin"])
@@ -390,6 +413,9 @@ func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
 	}
 	if len(out.Receipts) != count && err == nil {
 		ps.Add("count", "says %d receipts, the bundle holds %d", count, len(out.Receipts))
+	}
+	if len(ps) == 0 && !bytes.Equal(out.Signed, ReceiptsSignedBytes(head["station"], head["origin"], out.Receipts)) {
+		ps.Add("receipts", "not in the form a station writes them (fields out of order, a time not in UTC, or the like)")
 	}
 	if err := ps.Err("invalid receipts"); err != nil {
 		return nil, err

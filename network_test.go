@@ -148,13 +148,27 @@ func TestParseReceipts(t *testing.T) {
 				t.Errorf("problems %q lack %q", msg, w)
 			}
 		}
-		for name, b := range map[string][]byte{
-			"no signature": signed,
-			"no header":    bytes.Replace(bundle, []byte("origin: MOSCOW\ncount"), []byte("count"), 1),
+		for name, c := range map[string]struct {
+			b    []byte
+			want string
+		}{
+			"no signature":                {signed, "not a cable-receipts-v1 ending in a signature line"},
+			"no origin":                   {bytes.Replace(bundle, []byte("origin: MOSCOW\ncount"), []byte("count"), 1), "origin: missing"},
+			"a time not in UTC":           {bytes.Replace(bundle, []byte("received: 1946-02-22T20:52:00Z"), []byte("received: 1946-02-22T21:52:00+01:00"), 1), "not in the form a station writes them"},
+			"fields reordered":            {bytes.Replace(bundle, []byte("origin: MOSCOW\nstation: STATE\n"), []byte("station: STATE\norigin: MOSCOW\n"), 1), "not in the form a station writes them"},
+			"signature not strict base64": {append(bytes.Clone(signed), "signature: CQEC\r\n"...), "signature: not base64"},
 		} {
-			if _, err := cable.ParseReceipts(b); cable.ErrorCode(err) != cable.EINVALID {
-				t.Errorf("%s: %v", name, err)
+			_, err := cable.ParseReceipts(c.b)
+			if cable.ErrorCode(err) != cable.EINVALID || !strings.Contains(problemsText(err), c.want) {
+				t.Errorf("%s: %v, want a problem saying %q", name, err, c.want)
 			}
+		}
+		// Hostile input is refused with a bounded list of problems.
+		junk := append([]byte("cable-receipts-v1\nstation: STATE\norigin: MOSCOW\ncount: 1\n"), bytes.Repeat([]byte("cable-receipt-v1\nx\n"), 50000)...)
+		junk = append(junk, "signature: AQID\n"...)
+		_, err = cable.ParseReceipts(junk)
+		if ps := cable.ErrorProblems(err); len(ps) == 0 || len(ps) > 25 {
+			t.Errorf("a bundle of 50,000 bad receipts: %d problems, want a few", len(ps))
 		}
 	})
 

@@ -387,8 +387,9 @@ func (c *Centre) sendReceipts(ctx context.Context, station string, arrivals []*c
 			ReceivedAt: a.Receipt.At, ControlNumber: a.Receipt.ControlNumber}
 		size := len(r.SignedBytes())
 		b := byOrigin[r.Origin]
-		// A bundle fits the channel, with room for its header and signature.
-		if b != nil && b.size+size+256 > c.sectionLimit {
+		// A bundle fits the channel and what a receiver reads, with room
+		// for its header and signature.
+		if b != nil && b.size+size+256 > min(c.sectionLimit, cable.MaxReceiptBundle) {
 			b = nil
 		}
 		if b == nil {
