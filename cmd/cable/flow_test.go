@@ -172,9 +172,10 @@ func TestInvalidDraftNamesEveryProblem(t *testing.T) {
 // someone with access to the NATS server could: altered sealed bytes,
 // garbage, a cable replaced under a genuine identifier, no envelope at
 // all, a cable sealed with an impostor's keys, an old cable replayed, and
-// a cable whose sections stop coming. Each is refused and recorded as a
-// security event, the genuine cable stays as released, and the node keeps
-// serving.
+// a cable whose sections stop coming, and receipts signed by an impostor,
+// altered after signing or under an envelope naming another sender. Each
+// is refused and recorded as a security event, the genuine cable stays as
+// released, and the node keeps serving.
 func TestForgedTransmissionsAreRefused(t *testing.T) {
 	n := startTestNodeWith(t, nodeConfig{NATSClientListen: "127.0.0.1:0", SectionTimeout: 2 * time.Second})
 	ctx := context.Background()
@@ -306,10 +307,12 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 	}
 	altered = bytes.Replace(cable.MarshalReceipts(signed, goodSig), []byte("control: 1\n"), []byte("control: 2\n"), 1)
 	publishAs(cable.KindReceipt, "STATE", "PARIS", altered, rec.Cable.ID, 0, 0)
+	// The genuine bundle under an envelope naming another sender.
+	publishAs(cable.KindReceipt, "WAR", "PARIS", cable.MarshalReceipts(signed, goodSig), rec.Cable.ID, 0, 0)
 	nc.Flush()
 
 	want := []string{"seal: Sealed cable is altered", "malformed transmission", "is held with", "seal: Signature does not verify", "replayed: dated", "truncated",
-		"receipts for " + rec.Cable.ID + " and 0 more: signature"}
+		"receipts for " + rec.Cable.ID + " and 0 more: signature", "envelope says receipts from WAR to PARIS"}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		evs, err := n.records.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity})
@@ -328,11 +331,11 @@ func TestForgedTransmissionsAreRefused(t *testing.T) {
 				missing = w
 			}
 		}
-		if missing == "" && len(evs) >= 9 && strings.Count(all, "receipts for") == 2 {
+		if missing == "" && len(evs) >= 10 && strings.Count(all, "receipts for") == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d security events, want 9 (2 of receipts); none says %q:\n%s", len(evs), missing, all)
+			t.Fatalf("%d security events, want 10 (3 of receipts); none says %q:\n%s", len(evs), missing, all)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
