@@ -323,15 +323,9 @@ func ParseReceipts(b []byte) ([]SignedReceipts, error) {
 	}
 	var out []SignedReceipts
 	var ps Problems
-	start := []byte(receiptHeader + "\n")
 	for i := 0; len(b) > 0; i++ {
-		n := bytes.Index(b[1:], append([]byte("\n"), start...))
-		one := b
-		if n >= 0 {
-			one, b = b[:n+2], b[n+2:]
-		} else {
-			b = nil
-		}
+		var one []byte
+		one, b = cutReceipt(b)
 		if len(ps) >= maxReceiptProblems {
 			ps.Add("receipts", "more problems not listed")
 			break
@@ -352,6 +346,15 @@ func ParseReceipts(b []byte) ([]SignedReceipts, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// cutReceipt cuts b, receipts one after another, before the header of
+// the second: the first receipt, and the rest.
+func cutReceipt(b []byte) (one, rest []byte) {
+	if n := bytes.Index(b[1:], []byte("\n"+receiptHeader+"\n")); n >= 0 {
+		return b[:n+2], b[n+2:]
+	}
+	return b, nil
 }
 
 // parseReceiptBundle reads a bundle written by MarshalReceipts: only
@@ -384,8 +387,7 @@ func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
 	if _, ok := head["count"]; ok && (err != nil || count < 1) {
 		ps.Add("count", "%q is not a whole number of receipts", head["count"])
 	}
-	start := []byte(receiptHeader + "\n")
-	if len(body) > 0 && !bytes.HasPrefix(body, start) {
+	if len(body) > 0 && !bytes.HasPrefix(body, []byte(receiptHeader+"\n")) {
 		ps.Add("receipts", "not a cable-receipt-v1 after the header")
 		body = nil
 	}
@@ -394,12 +396,8 @@ func parseReceiptBundle(b []byte) (*SignedReceipts, error) {
 			ps.Add("receipts", "more problems not listed")
 			return nil, ps.Err("invalid receipts")
 		}
-		one := body
-		if j := bytes.Index(body[1:], append([]byte("\n"), start...)); j >= 0 {
-			one, body = body[:j+2], body[j+2:]
-		} else {
-			body = nil
-		}
+		var one []byte
+		one, body = cutReceipt(body)
 		prefix := fmt.Sprintf("receipts[%d].", n)
 		if len(one) > maxReceipt {
 			ps.Add(prefix+"receipt", "%d bytes, more than a receipt's %d", len(one), maxReceipt)

@@ -60,6 +60,12 @@ type session struct {
 	uses    int
 }
 
+// usable reports whether s (nil when there is none) may wrap another
+// file key at now.
+func (s *session) usable(now time.Time) bool {
+	return s != nil && s.uses < sessionUses && now.Before(s.expires)
+}
+
 // newSession agrees a session key with recipient.
 func newSession(recipient *age.X25519Recipient, now time.Time, lifetime time.Duration) (*session, error) {
 	key := make([]byte, sessionKeySize)
@@ -122,8 +128,7 @@ type sessions struct {
 // or not anything is sealed after it.
 func (ss *sessions) recipient(r string, now time.Time) (age.Recipient, error) {
 	ss.mu.Lock()
-	s := ss.live[r]
-	if s != nil && s.uses < sessionUses && now.Before(s.expires) {
+	if s := ss.live[r]; s.usable(now) {
 		s.uses++
 		ss.mu.Unlock()
 		return sessionRecipient{s}, nil
@@ -146,7 +151,7 @@ func (ss *sessions) recipient(r string, now time.Time) (age.Recipient, error) {
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if s := ss.live[r]; s != nil && s.uses < sessionUses && now.Before(s.expires) {
+	if s := ss.live[r]; s.usable(now) {
 		s.uses++ // another seal agreed one meanwhile
 		return sessionRecipient{s}, nil
 	}
