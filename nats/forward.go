@@ -127,14 +127,23 @@ func (f *forwarder) packed(next string, n int, err error) {
 	}
 }
 
-// nextHop is the station that takes custody of what m carries next.
+// nextHop is the station that takes custody of what m carries next. A
+// route via the forwarding station itself (a relay given the posts'
+// routes file, or a node hosting both a post and its relay) is one
+// already followed: from here the cable goes direct. Followed literally
+// it would go back into this station's own custody under the same
+// message id, which JetStream takes for a duplicate and drops.
 func (f *forwarder) nextHop(m jetstream.Msg) (dest, next string) {
 	t := f.p.t
 	dest = t.fwdDestination(m.Subject())
 	if t.hosted[dest] || !cable.ValidStationCode(dest) {
 		return dest, dest
 	}
-	return dest, t.routes.Load().NextHop(dest)
+	next = t.routes.Load().NextHop(dest)
+	if next == f.p.station {
+		next = dest
+	}
+	return dest, next
 }
 
 func (f *forwarder) ready(hop string, now time.Time) bool {

@@ -734,3 +734,32 @@ func TestSetRoutes(t *testing.T) {
 		t.Errorf("WAR holds %d, want only the first", n)
 	}
 }
+
+// TestRouteViaItself: a relay given a route via itself (the posts' routes
+// file copied to it) sends the cable on direct; it neither drops it as a
+// duplicate of its own custody nor holds it.
+func TestRouteViaItself(t *testing.T) {
+	n := openNetwork(t, func(station string, o *Options) {
+		if station == "WAR" {
+			o.Routes = testRoutes(t, "* via WAR")
+		}
+	})
+	ctx := context.Background()
+	ts := mixed(6, 1, "MOSCOW", "STATE")
+	if err := n.moscow.Send(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	var atWar, atState collector
+	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
+	forward(t, n.war, "WAR", atWar.handle)
+	receive(t, n.state, "STATE", atState.handle)
+	waitFor(t, "the cables at STATE", func() bool { return atState.received() == len(ts) })
+	atState.once(t, ts)
+	waitFor(t, "WAR's reports", func() bool { return atWar.received() == len(ts) })
+	for _, tr := range ts {
+		if f := atWar.got[key(tr)]; f.Hop != "STATE" || f.Refused != "" {
+			t.Errorf("WAR forwarded %+v, want hop STATE", envelope(f))
+		}
+	}
+	waitFor(t, "WAR's stream to empty", func() bool { return streamMsgs(t, n.war) == 0 })
+}
