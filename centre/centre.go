@@ -167,6 +167,9 @@ func (c *Centre) Directory() *cable.Directory { return c.dir }
 // until ctx is done and they have stopped. Transmissions queued before a
 // crash are sent again on start; receivers deduplicate.
 func (c *Centre) Run(ctx context.Context) error {
+	// One loop failing stops the others, so that Run returns its error.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 2*len(c.stations)+4)
 	var wg sync.WaitGroup
 	run := func(name string, f func(context.Context) error) {
@@ -197,6 +200,7 @@ func (c *Centre) Run(ctx context.Context) error {
 		wg.Wait()
 		return nil
 	case err := <-errc:
+		cancel()
 		wg.Wait()
 		return err
 	}
