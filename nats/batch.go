@@ -295,6 +295,7 @@ type batchMsg struct {
 // be stored once at the end) if any was handed back.
 type entry struct {
 	b       *batchMsg
+	index   int // its place in the batch
 	header  natsgo.Header
 	data    []byte
 	settled bool // under b.mu
@@ -317,7 +318,7 @@ func expand(m jetstream.Msg, progressEvery time.Duration) ([]jetstream.Msg, erro
 	b := &batchMsg{m: m, left: len(es), every: progressEvery}
 	out := make([]jetstream.Msg, len(es))
 	for i, e := range es {
-		out[i] = &entry{b: b, header: e.header, data: e.data}
+		out[i] = &entry{b: b, index: i, header: e.header, data: e.data}
 	}
 	return out, nil
 }

@@ -196,9 +196,10 @@ type Options struct {
 	SyncAlways bool
 	// DuplicateWindow overrides DefaultDuplicateWindow.
 	DuplicateWindow time.Duration
-	// AckWait overrides DefaultAckWait. A batch in the handler is kept
-	// alive while it runs, and so are the messages a lane holds ahead of
-	// it.
+	// AckWait overrides DefaultAckWait. A batch in a Receive handler is
+	// kept alive while it runs, and so are the messages its lanes hold
+	// and the sections waiting for the rest of their cables (not those
+	// still on their way from the server to a lane).
 	AckWait time.Duration
 	// ReceiveBatch is the largest batch handed to a Receive handler,
 	// DefaultReceiveBatch when zero, at most BatchSize. A FLASH cable that

@@ -763,3 +763,50 @@ func TestRouteViaItself(t *testing.T) {
 	}
 	waitFor(t, "WAR's stream to empty", func() bool { return streamMsgs(t, n.war) == 0 })
 }
+
+// TestHeldSectionOutlivesSlowHandler: a section held for the rest of its
+// cable stays in custody while the handler takes longer than AckWait over
+// another cable; the server's second delivery of the held section is not
+// mistaken for a duplicate and acknowledged, which would remove the only
+// stored copy.
+func TestHeldSectionOutlivesSlowHandler(t *testing.T) {
+	tr := openTest(t, Options{AckWait: 300 * time.Millisecond, SectionTimeout: time.Minute})
+	ctx := context.Background()
+	part := transmission("1946MOSCOW00511", "MOSCOW", "STATE", cable.Routine, []byte("SECTION 1"))
+	part.Section, part.Sections = 1, 2
+	if err := tr.Send(ctx, []*cable.Transmission{part}); err != nil {
+		t.Fatal(err)
+	}
+	slow := transmission("1946MOSCOW00512", "MOSCOW", "STATE", cable.Routine, []byte("WHOLE"))
+	if err := tr.Send(ctx, []*cable.Transmission{slow}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	handled := 0
+	stop := receive(t, tr, "STATE", func(_ context.Context, ts []*cable.Transmission) error {
+		for _, x := range ts {
+			if x.CableID == slow.CableID {
+				time.Sleep(1500 * time.Millisecond) // five times AckWait
+				mu.Lock()
+				handled++
+				mu.Unlock()
+			}
+			if x.CableID == part.CableID {
+				t.Errorf("cable %s handed over with only one of its two sections: %+v", x.CableID, envelope(x))
+			}
+		}
+		return nil
+	})
+	waitFor(t, "the slow cable handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return handled >= 1
+	})
+	time.Sleep(time.Second) // time for redeliveries to come round
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := streamMsgs(t, tr); n != 1 {
+		t.Errorf("stream holds %d messages after the receiver stopped, want 1: the held section", n)
+	}
+}

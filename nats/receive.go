@@ -488,6 +488,10 @@ func (p *puller) handle(ctx context.Context, msgs []jetstream.Msg, trs []*cable.
 				for _, m := range msgs {
 					_ = m.InProgress() // best effort: the worst case is a redelivery
 				}
+				// The run loop waits for h, so what it holds (lanes,
+				// sections waiting for the rest of their cable) is not
+				// touched meanwhile; it must not be redelivered either.
+				p.keepAlive()
 			}
 		}
 	}()
@@ -649,7 +653,15 @@ func (r *receiver) add(m jetstream.Msg, tr *cable.Transmission, now time.Time) (
 		return nil, false, fmt.Errorf("section %d of %d, %s to %s, contradicts the held sections of %s (%d sections, %s to %s)",
 			tr.Section, tr.Sections, tr.Precedence, tr.Destination, tr.CableID, g.sections, g.p, g.dest)
 	}
-	if _, ok := g.msgs[tr.Section]; ok {
+	if held, ok := g.msgs[tr.Section]; ok {
+		if sameStored(held, m) {
+			// The server delivered the held copy again (its AckWait ran
+			// out): acknowledging this delivery would remove the only
+			// stored copy while the section is only in memory here.
+			// Hold the newer delivery instead.
+			g.msgs[tr.Section] = m
+			return nil, false, nil
+		}
 		return nil, true, nil
 	}
 	g.msgs[tr.Section], g.trs[tr.Section] = m, tr
@@ -662,6 +674,20 @@ func (r *receiver) add(m jetstream.Msg, tr *cable.Transmission, now time.Time) (
 	}
 	r.remove(g)
 	return g, false, nil
+}
+
+// sameStored reports whether a and b are deliveries of one stored
+// transmission: the same message of the stream, and the same place in it
+// when it is a batch.
+func sameStored(a, b jetstream.Msg) bool {
+	ea, aBatch := a.(*entry)
+	eb, bBatch := b.(*entry)
+	if aBatch != bBatch || aBatch && ea.index != eb.index {
+		return false
+	}
+	ma, errA := a.Metadata()
+	mb, errB := b.Metadata()
+	return errA == nil && errB == nil && ma.Stream == mb.Stream && ma.Sequence.Stream == mb.Sequence.Stream
 }
 
 func (r *receiver) remove(g *sectionGroup) {
