@@ -50,8 +50,10 @@ func ForwardConsumerName(station string, p cable.Precedence) string {
 // After each batch h gets the transmissions forwarded (Hop set to the next
 // hop, Route to the stations that have held it, Text nil) and those
 // refused (Refused set: malformed envelope, routing loop, a route longer
-// than cable.MaxHops), which are acknowledged and so dropped from custody;
-// an error from h is only logged. A next hop that does not take custody
+// than cable.MaxHops). Those refused are acknowledged, and so dropped from
+// custody, once h returns nil; if h fails they are handed back after
+// Options.RetryDelay, to be refused and handed to h again. What was
+// forwarded has passed custody whatever h returns. A next hop that does not take custody
 // (link down, its stream full) leaves the transmissions here: they are
 // tried again after a back-off of up to a few seconds, for ever, and
 // Options.OnAlert hears of a full next hop or one unreachable for over a
@@ -249,9 +251,6 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 		o.tr.Text = nil
 		done = append(done, o)
 	}
-	for _, o := range refused {
-		acks = append(acks, o.m)
-	}
 	for _, o := range failed {
 		f.failed(o.next, o.err, now)
 	}
@@ -272,12 +271,24 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	for _, o := range refused {
 		trs = append(trs, o.tr)
 	}
-	if len(trs) > 0 {
-		if err := p.h(ctx, trs); err != nil {
-			p.log.Warn("nats: forward handler failed; custody has passed all the same", "count", len(trs), "err", err)
-		}
+	if len(trs) == 0 {
+		return nil
 	}
-	return nil
+	if err := p.h(ctx, trs); err != nil {
+		p.log.Warn("nats: forward handler failed; custody of what was forwarded has passed all the same, what was refused is kept to be refused again",
+			"forwarded", len(done), "refused", len(refused), "err", err)
+		for _, o := range refused {
+			p.nak(o.m, t.opts.RetryDelay)
+		}
+		return nil
+	}
+	// Refused messages leave custody only once the handler has recorded
+	// them.
+	gone := make([]jetstream.Msg, len(refused))
+	for i, o := range refused {
+		gone[i] = o.m
+	}
+	return p.ack(ctx, gone)
 }
 
 // prepare checks a message in custody and builds its publish to the next

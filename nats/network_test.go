@@ -810,3 +810,42 @@ func TestHeldSectionOutlivesSlowHandler(t *testing.T) {
 		t.Errorf("stream holds %d messages after the receiver stopped, want 1: the held section", n)
 	}
 }
+
+// TestForwardKeepsRefusedUntilRecorded: a message the forwarder refuses
+// stays in custody until the handler has recorded the refusal; a handler
+// that fails sees it again.
+func TestForwardKeepsRefusedUntilRecorded(t *testing.T) {
+	tr := openTest(t, Options{Stations: []string{"WAR"}, RetryDelay: 50 * time.Millisecond})
+	if err := tr.nc.PublishMsg(&natsgo.Msg{Subject: "cable.WAR.fwd.LONDON.R", Data: []byte("garbage")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the garbage in the stream", func() bool { return streamMsgs(t, tr) == 1 })
+	var mu sync.Mutex
+	calls := 0
+	forward(t, tr, "WAR", func(_ context.Context, ts []*cable.Transmission) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ts) != 1 || ts[0].Refused == "" {
+			t.Errorf("handed %d transmissions, want the one refused", len(ts))
+		}
+		calls++
+		if calls == 1 {
+			return errors.New("records store unavailable")
+		}
+		return nil
+	})
+	waitFor(t, "the refusal recorded on the second try", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls >= 2
+	})
+	waitFor(t, "the stream to empty", func() bool { return streamMsgs(t, tr) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 2 {
+		t.Errorf("handler called %d times, want 2", calls)
+	}
+}
