@@ -524,8 +524,12 @@ func FuzzParseReceipts(f *testing.F) {
 				t.Fatalf("bundle read though not in its written form: %q", srs[0].Signed)
 			}
 		}
-		// Each signed group written back as a bundle reads the same.
+		// Each signed group written back as a bundle reads the same, and
+		// what is read is what a records store takes.
 		for _, sr := range srs {
+			if err := CheckReceipts(sr.Receipts); err != nil {
+				t.Fatalf("receipts read that a store refuses: %v", err)
+			}
 			if len(sr.Receipts) == 0 {
 				t.Fatal("a signed group of no receipts")
 			}

@@ -240,9 +240,15 @@ func parseReceiptFields(signed []byte, prefix string, ps *Problems) *DeliveryRec
 			if err != nil {
 				ps.Add(prefix+"received", "not an RFC 3339 time: %q", v)
 			}
+			if err == nil && t.IsZero() {
+				ps.Add(prefix+"received", "the zero time")
+			}
 			r.ReceivedAt = t
 		case "control":
 			r.ControlNumber = v
+			if strings.TrimSpace(v) == "" {
+				ps.Add(prefix+"control", "empty")
+			}
 		default:
 			ps.Add(prefix+"receipt", "unknown line %q", line)
 		}

@@ -157,6 +157,8 @@ func TestParseReceipts(t *testing.T) {
 			"a time not in UTC":           {bytes.Replace(bundle, []byte("received: 1946-02-22T20:52:00Z"), []byte("received: 1946-02-22T21:52:00+01:00"), 1), "not in the form a station writes them"},
 			"fields reordered":            {bytes.Replace(bundle, []byte("origin: MOSCOW\nstation: STATE\n"), []byte("station: STATE\norigin: MOSCOW\n"), 1), "not in the form a station writes them"},
 			"signature not strict base64": {append(bytes.Clone(signed), "signature: CQEC\r\n"...), "signature: not base64"},
+			"an empty control number":     {bytes.Replace(bundle, []byte("control: 8963"), []byte("control: "), 1), "receipts[0].control: empty"},
+			"the zero time":               {bytes.Replace(bundle, []byte("received: 1946-02-22T20:52:00Z"), []byte("received: 0001-01-01T00:00:00Z"), 1), "receipts[0].received: the zero time"},
 		} {
 			_, err := cable.ParseReceipts(c.b)
 			if cable.ErrorCode(err) != cable.EINVALID || !strings.Contains(problemsText(err), c.want) {
