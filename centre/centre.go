@@ -67,9 +67,12 @@ type Centre struct {
 	sectionLimit int
 	replayWindow time.Duration
 	watchEvery   time.Duration
-	// unsealable remembers transmissions the centre could not seal, so
-	// the operator is alerted once, not at every pass of the outbox.
-	unsealable sync.Map
+	// unsealable holds the transmissions (cable and destination) the
+	// centre could not seal and that wait in the outbox, so that the
+	// operator is alerted once, not at every pass, and so that they do not
+	// take the places of others in the transmitter's batches. Only the
+	// transmit loop uses it.
+	unsealable map[string]bool
 	// untrusted holds, by cable, when a cable sealed under a key
 	// generation not trusted yet was first seen.
 	untrusted sync.Map
@@ -111,7 +114,7 @@ func New(cfg Config) (*Centre, error) {
 		now: cfg.Now, ttl: cfg.SessionTTL, sealer: cfg.Sealer,
 		sectionLimit: cfg.SectionLimit, replayWindow: cfg.ReplayWindow, watchEvery: cfg.WatchInterval,
 		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1),
-		moved: make(chan []*cable.Transmission, 256),
+		moved: make(chan []*cable.Transmission, 256), unsealable: map[string]bool{},
 	}
 	if c.log == nil {
 		c.log = slog.Default()

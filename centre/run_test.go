@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/cable-archive/cable/centre"
 	"github.com/cable-archive/cable/seal"
 	"github.com/cable-archive/cable/sqlite"
+	"github.com/cable-archive/cable/storetest"
 	"github.com/cable-archive/cable/textform"
 )
 
@@ -74,5 +77,132 @@ func TestRunReturnsWhenALoopFails(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return after its receive loop failed")
+	}
+}
+
+// outbox is a transport that takes custody of whatever is sent at once
+// and remembers it; nothing arrives.
+type outbox struct {
+	mu   sync.Mutex
+	sent map[string]int
+}
+
+func (o *outbox) Send(_ context.Context, ts []*cable.Transmission) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, t := range ts {
+		o.sent[t.CableID+" "+t.Destination]++
+	}
+	return nil
+}
+func (o *outbox) Receive(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
+	<-ctx.Done()
+	return nil
+}
+func (o *outbox) Forward(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
+	<-ctx.Done()
+	return nil
+}
+
+// TestUnsealableDoNotHoldUpTheOutbox: more transmissions than a
+// transmitter's batch that cannot be sealed (released before their
+// destination's key was withdrawn) stay queued with one alert each, and
+// a cable queued behind them is sent all the same.
+func TestUnsealableDoNotHoldUpTheOutbox(t *testing.T) {
+	ctx := context.Background()
+	dir, err := cable.ParseDirectory([]byte(`station STATE headquarters America/New_York SECSTATE WASHDC
+station MOSCOW post Europe/Moscow AMEMBASSY MOSCOW
+office MOSCOW POL Political Section
+station LONDON post Europe/London AMEMBASSY LONDON
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := cable.ParseRoutingRules([]byte("at MOSCOW\ndefault -> action POL\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	keys := filepath.Join(data, "keys")
+	moscow, err := seal.Init(filepath.Join(keys, "MOSCOW"), "MOSCOW")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := seal.Init(filepath.Join(t.TempDir(), "STATE"), "STATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moscow.Trust(state.Export()); err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.OpenKeyrings(keys, []string{"MOSCOW"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := sqlite.Open(ctx, filepath.Join(data, "records.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { records.Close() })
+
+	// LONDON was never trusted here: its cables cannot be sealed.
+	const stuck = 600
+	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	var cs []*cable.Cable
+	for i := range stuck {
+		c := storetest.Cable("MOSCOW", at, fmt.Sprintf("Stuck %d", i), "Text.")
+		c.To = []cable.Addressee{{Station: "LONDON", Role: cable.RoleAction}}
+		cs = append(cs, c)
+	}
+	storetest.Release(t, records, cs...)
+	behind := storetest.Release(t, records, storetest.Cable("MOSCOW", at.Add(time.Minute), "Behind them", "Text."))[0].Record.Cable.ID
+
+	out := &outbox{sent: map[string]int{}}
+	c, err := centre.New(centre.Config{
+		Records: records, Transport: out, Form: textform.New(dir), Directory: dir, Rules: rules,
+		Stations: []string{"MOSCOW"}, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(rctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out.mu.Lock()
+		n := out.sent[behind+" STATE"]
+		out.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s, queued behind %d that cannot be sealed, not sent", behind, stuck)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond) // another pass of the outbox at least
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out.mu.Lock()
+	if len(out.sent) != 1 {
+		t.Errorf("sent %d transmissions, want only %s", len(out.sent), behind)
+	}
+	out.mu.Unlock()
+	alerts, err := records.Events(ctx, cable.EventFilter{Kind: cable.EventAlert, Limit: 10 * stuck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != stuck {
+		t.Errorf("%d alerts, want one for each of the %d that cannot be sealed", len(alerts), stuck)
+	}
+	pending, err := records.PendingTransmissions(ctx, 10*stuck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != stuck {
+		t.Errorf("%d transmissions queued, want the %d that cannot be sealed", len(pending), stuck)
 	}
 }

@@ -18,7 +18,7 @@ func (c *Centre) transmitLoop(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		for {
-			n, err := c.transmitOnce(ctx)
+			more, err := c.transmitOnce(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -26,7 +26,7 @@ func (c *Centre) transmitLoop(ctx context.Context) error {
 				c.log.Error("transmit", "err", err)
 				break
 			}
-			if n < transmitBatch {
+			if !more {
 				break
 			}
 		}
@@ -41,13 +41,20 @@ func (c *Centre) transmitLoop(ctx context.Context) error {
 
 // transmitOnce seals a batch of queued transmissions, each cut into
 // sections when it is longer than the channel carries, hands them to the
-// transport and marks them sent. It returns how many it took from the
-// outbox, sealed or not.
-func (c *Centre) transmitOnce(ctx context.Context) (int, error) {
-	ts, err := c.records.PendingTransmissions(ctx, transmitBatch)
+// transport and marks them sent. A transmission that cannot be sealed
+// (its destination's key no longer trusted, say) stays queued, and the
+// operator is alerted once. It reports whether the outbox may hold more
+// than it took.
+func (c *Centre) transmitOnce(ctx context.Context) (bool, error) {
+	// Room beside a whole batch for those known not to seal, so that
+	// they cannot fill every batch and hold up what is queued behind
+	// them.
+	limit := transmitBatch + len(c.unsealable)
+	ts, err := c.records.PendingTransmissions(ctx, limit)
 	if err != nil || len(ts) == 0 {
-		return 0, err
+		return false, err
 	}
+	more := len(ts) == limit
 	var wire []*cable.Transmission
 	var sent []*cable.Transmission
 	var alerts []*cable.Event
@@ -56,38 +63,48 @@ func (c *Centre) transmitOnce(ctx context.Context) (int, error) {
 	sealed := make([][]*cable.Transmission, len(ts))
 	errs := make([]error, len(ts))
 	parallel(len(ts), func(i int) { sealed[i], errs[i] = c.seal(ts[i]) })
+	var newly []string
 	for i, t := range ts {
 		parts, err := sealed[i], errs[i]
+		key := t.CableID + " " + t.Destination
 		if err != nil {
-			key := t.CableID + " " + t.Destination
-			if _, seen := c.unsealable.LoadOrStore(key, true); !seen {
+			if !c.unsealable[key] {
+				c.unsealable[key] = true
+				newly = append(newly, key)
 				c.log.Error("cannot seal transmission; it stays queued", "cable", t.CableID, "destination", t.Destination, "err", err)
 				alerts = append(alerts, c.alertEvent(t.Origin, fmt.Sprintf("cannot seal %s for %s: %s", t.CableID, t.Destination, cable.ErrorMessage(err)),
 					map[string]any{"cable": t.CableID, "destination": t.Destination}))
 			}
 			continue
 		}
+		delete(c.unsealable, key)
 		wire = append(wire, parts...)
 		sent = append(sent, t)
 	}
 	if len(alerts) > 0 {
 		if err := c.records.AppendEvents(ctx, alerts); err != nil {
-			return 0, err
+			// Not recorded: alert again at the next pass.
+			for _, key := range newly {
+				delete(c.unsealable, key)
+			}
+			return false, err
 		}
 		c.metrics.alerts.Add(float64(len(alerts)))
 	}
 	if len(wire) == 0 {
-		return len(ts), nil
+		return more, nil
 	}
 	start := time.Now()
 	if err := c.transport.Send(ctx, wire); err != nil {
-		return 0, err
+		return false, err
 	}
 	c.metrics.sendSeconds.Observe(time.Since(start).Seconds())
 	// The hop of the first part is the cable's: every section goes the same way.
 	hop := map[string]string{}
 	for _, w := range wire {
-		hop[w.CableID+" "+w.Destination] = w.Hop
+		if _, ok := hop[w.CableID+" "+w.Destination]; !ok {
+			hop[w.CableID+" "+w.Destination] = w.Hop
+		}
 	}
 	for _, t := range sent {
 		// A cable still in the originating station's own custody is not
@@ -103,10 +120,10 @@ func (c *Centre) transmitOnce(ctx context.Context) (int, error) {
 			Detail: map[string]any{"destination": t.Destination, "precedence": t.Precedence.String()}}
 	}
 	if err := c.records.MarkTransmitted(ctx, sent, at, events); err != nil {
-		return 0, err
+		return false, err
 	}
 	c.metrics.transmitted.Add(float64(len(sent)))
-	return len(ts), nil
+	return more, nil
 }
 
 // seal cuts t's text into sections when it is longer than the channel
