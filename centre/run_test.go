@@ -3,10 +3,10 @@ package centre_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
