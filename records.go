@@ -245,6 +245,15 @@ func CheckToken(t *Token) error {
 	return ps.Err("invalid token")
 }
 
+// CheckReceiptEvents checks the events given with receipts to
+// Records.MarkDelivered: none, or one for each receipt.
+func CheckReceiptEvents(rs []*DeliveryReceipt, events []*Event) error {
+	if events != nil && len(events) != len(rs) {
+		return Invalid("invalid receipts", []Problem{{Field: "events", Message: fmt.Sprintf("%d events for %d receipts: one for each, or none", len(events), len(rs))}})
+	}
+	return nil
+}
+
 // CheckReceipts names every problem of a batch of delivery receipts given
 // to a records store's MarkDelivered.
 func CheckReceipts(rs []*DeliveryReceipt) error {

@@ -313,7 +313,11 @@ type Records interface {
 	// transmission of the receipt's cable to its station becomes received,
 	// with the receipt's time and control number. A receipt already
 	// recorded changes nothing; one for a transmission this node never
-	// queued is ENOTFOUND. The events are appended in the same transaction.
+	// queued is ENOTFOUND. Events is nil or holds one event for each
+	// receipt, in order (else EINVALID); the event of a receipt that
+	// changes something is appended in the same transaction, that of a
+	// receipt already recorded is not, so that a receipt sent again is
+	// logged once.
 	MarkDelivered(ctx context.Context, rs []*DeliveryReceipt, events []*Event) error
 	// OverdueTransmissions returns up to limit transmissions not received
 	// whose precedence's objective (Precedence.Objective) has passed by now

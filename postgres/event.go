@@ -107,17 +107,38 @@ func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
 // the copies. Invalid events refuse the whole write before anything is
 // written.
 func (db *DB) writeWithEvents(ctx context.Context, what string, events []*cable.Event, fn func(tx pgx.Tx) (*chain, error)) error {
+	return db.writeWithChosenEvents(ctx, what, events, func(tx pgx.Tx) (*chain, []bool, error) {
+		head, err := fn(tx)
+		return head, nil, err
+	})
+}
+
+// writeWithChosenEvents is writeWithEvents where fn chooses the events
+// appended: events[i] when keep[i], every one when keep is nil.
+func (db *DB) writeWithChosenEvents(ctx context.Context, what string, events []*cable.Event, fn func(tx pgx.Tx) (*chain, []bool, error)) error {
 	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
+	var chosen []int
 	err = db.write(ctx, func(tx pgx.Tx) error {
-		head, err := fn(tx)
-		if err != nil || len(out) == 0 {
+		head, keep, err := fn(tx)
+		if err != nil {
 			return err
 		}
+		var appended []*cable.Event
+		chosen = chosen[:0]
+		for i, e := range out {
+			if keep == nil || keep[i] {
+				appended = append(appended, e)
+				chosen = append(chosen, i)
+			}
+		}
+		if len(appended) == 0 {
+			return nil
+		}
 		var b pgx.Batch
-		if err := queueEvents(&b, head, out, db.now()); err != nil {
+		if err := queueEvents(&b, head, appended, db.now()); err != nil {
 			return err
 		}
 		return sendBatch(ctx, tx, &b, what)
@@ -125,7 +146,7 @@ func (db *DB) writeWithEvents(ctx context.Context, what string, events []*cable.
 	if err != nil {
 		return err
 	}
-	for i := range out {
+	for _, i := range chosen {
 		*events[i] = *out[i]
 	}
 	return nil

@@ -26,7 +26,8 @@ func (db *DB) updateTransmissions(ctx context.Context, what string, us []transmi
 		return nil
 	}
 	return db.writeWithEvents(ctx, what, events, func(tx pgx.Tx) (*chain, error) {
-		return applyTransmissionUpdates(ctx, tx, what, us)
+		head, _, err := applyTransmissionUpdates(ctx, tx, what, us)
+		return head, err
 	})
 }
 
@@ -35,28 +36,30 @@ func (db *DB) updateTransmissions(ctx context.Context, what string, us []transmi
 // exist. An update whose condition leaves an existing transmission as it
 // is, is no error. It first locks the chain head: Receive updates
 // transmissions too, under that lock, so the two never lock rows in
-// opposite orders. It returns the locked chain head.
-func applyTransmissionUpdates(ctx context.Context, tx pgx.Tx, what string, us []transmissionUpdate) (*chain, error) {
+// opposite orders. It returns the locked chain head and, for each update,
+// whether it changed its transmission.
+func applyTransmissionUpdates(ctx context.Context, tx pgx.Tx, what string, us []transmissionUpdate) (*chain, []bool, error) {
 	head, err := lockChain(ctx, tx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(us) == 0 {
-		return head, nil
+		return head, nil, nil
 	}
 	var b pgx.Batch
 	for _, u := range us {
 		// The outer query sees the snapshot from before the update: the
 		// transmission exists whether or not the update changed it.
 		b.Queue(`WITH u AS (UPDATE transmissions SET `+u.set+` WHERE cable_id = $1 AND destination = $2`+u.where+` RETURNING 1)
-			SELECT EXISTS (SELECT 1 FROM transmissions WHERE cable_id = $1 AND destination = $2)`,
+			SELECT EXISTS (SELECT 1 FROM transmissions WHERE cable_id = $1 AND destination = $2), EXISTS (SELECT 1 FROM u)`,
 			append([]any{u.cableID, u.dest}, u.args...)...)
 	}
 	br := tx.SendBatch(ctx, &b)
 	var first error
-	for _, u := range us {
+	changed := make([]bool, len(us))
+	for i, u := range us {
 		var exists bool
-		err := br.QueryRow().Scan(&exists)
+		err := br.QueryRow().Scan(&exists, &changed[i])
 		switch {
 		case first != nil:
 		case err != nil:
@@ -68,7 +71,7 @@ func applyTransmissionUpdates(ctx context.Context, tx pgx.Tx, what string, us []
 	if err := br.Close(); err != nil && first == nil {
 		first = dbErr(what, err)
 	}
-	return head, first
+	return head, changed, first
 }
 
 // MarkTransmitted records, in one transaction, that the transport has
@@ -105,11 +108,18 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 // number, whatever its state before. A transmission received already
 // stays as it is. A receipt for a transmission this node never queued is
 // ENOTFOUND naming the cable and the station, and then nothing of the
-// batch is written. The events are appended to the log in the same
-// transaction (invalid ones refuse the batch before anything is written).
+// batch is written. The event of each receipt that changed its
+// transmission is appended to the log in the same transaction (invalid
+// ones refuse the batch before anything is written).
 func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt, events []*cable.Event) error {
 	if err := cable.CheckReceipts(rs); err != nil {
 		return err
+	}
+	if err := cable.CheckReceiptEvents(rs, events); err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		return nil
 	}
 	us := make([]transmissionUpdate, len(rs))
 	for i, r := range rs {
@@ -118,7 +128,14 @@ func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt, ev
 			where: ` AND state <> $3`,
 			args:  []any{cable.TransmissionReceived, utc(r.ReceivedAt), r.ControlNumber}}
 	}
-	return db.updateTransmissions(ctx, "mark delivered", us, events)
+	// Only the events of receipts that changed something are appended.
+	return db.writeWithChosenEvents(ctx, "mark delivered", events, func(tx pgx.Tx) (*chain, []bool, error) {
+		head, changed, err := applyTransmissionUpdates(ctx, tx, "mark delivered", us)
+		if events == nil {
+			changed = nil
+		}
+		return head, changed, err
+	})
 }
 
 // overdueQuery selects the unreceived transmissions not yet marked

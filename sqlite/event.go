@@ -25,20 +25,36 @@ func (db *DB) AppendEvents(ctx context.Context, events []*cable.Event) error {
 // sets events from the copies: invalid events refuse the whole write
 // before anything is written.
 func (db *DB) writeWithEvents(ctx context.Context, events []*cable.Event, fn func(tx *txn) error) error {
+	return db.writeWithChosenEvents(ctx, events, func(tx *txn) ([]bool, error) { return nil, fn(tx) })
+}
+
+// writeWithChosenEvents is writeWithEvents where fn chooses the events
+// appended: events[i] when keep[i], every one when keep is nil.
+func (db *DB) writeWithChosenEvents(ctx context.Context, events []*cable.Event, fn func(tx *txn) (keep []bool, err error)) error {
 	out, err := cable.CopyEvents(events)
 	if err != nil {
 		return err
 	}
+	var chosen []int
 	err = db.write(ctx, func(tx *txn) error {
-		if err := fn(tx); err != nil {
+		keep, err := fn(tx)
+		if err != nil {
 			return err
 		}
-		return appendEvents(ctx, tx, out, db.now())
+		var appended []*cable.Event
+		chosen = chosen[:0]
+		for i, e := range out {
+			if keep == nil || keep[i] {
+				appended = append(appended, e)
+				chosen = append(chosen, i)
+			}
+		}
+		return appendEvents(ctx, tx, appended, db.now())
 	})
 	if err != nil {
 		return err
 	}
-	for i := range out {
+	for _, i := range chosen {
 		*events[i] = *out[i]
 	}
 	return nil

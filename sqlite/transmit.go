@@ -72,28 +72,38 @@ func mustExist(ctx context.Context, tx *txn, res sql.Result, id, dest string) er
 // number, whatever its state before. A transmission received already
 // stays as it is. A receipt for a transmission this node never queued is
 // ENOTFOUND naming the cable and the station, and then nothing of the
-// batch is written. The events are appended to the log in the same
-// transaction (invalid ones refuse the batch before anything is written).
+// batch is written. The event of each receipt that changed its
+// transmission is appended to the log in the same transaction (invalid
+// ones refuse the batch before anything is written).
 func (db *DB) MarkDelivered(ctx context.Context, rs []*cable.DeliveryReceipt, events []*cable.Event) error {
 	if err := cable.CheckReceipts(rs); err != nil {
 		return err
 	}
-	if len(rs) == 0 && len(events) == 0 {
+	if err := cable.CheckReceiptEvents(rs, events); err != nil {
+		return err
+	}
+	if len(rs) == 0 {
 		return nil
 	}
-	return db.writeWithEvents(ctx, events, func(tx *txn) error {
-		for _, r := range rs {
+	return db.writeWithChosenEvents(ctx, events, func(tx *txn) ([]bool, error) {
+		changed := make([]bool, len(rs))
+		for i, r := range rs {
 			res, err := tx.ExecContext(ctx, `UPDATE transmissions SET state = ?1, received_at = ?2, control_number = ?3
 				WHERE cable_id = ?4 AND destination = ?5 AND state <> ?1`,
 				cable.TransmissionReceived, micros(r.ReceivedAt), r.ControlNumber, r.CableID, r.Station)
 			if err != nil {
-				return fmt.Errorf("mark delivered %s at %s: %w", r.CableID, r.Station, err)
+				return nil, fmt.Errorf("mark delivered %s at %s: %w", r.CableID, r.Station, err)
 			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, fmt.Errorf("mark delivered %s at %s: %w", r.CableID, r.Station, err)
+			}
+			changed[i] = n > 0
 			if err := mustExist(ctx, tx, res, r.CableID, r.Station); err != nil {
-				return fmt.Errorf("mark delivered: %w", err)
+				return nil, fmt.Errorf("mark delivered: %w", err)
 			}
 		}
-		return nil
+		return changed, nil
 	})
 }
 

@@ -454,7 +454,7 @@ func (s *suite) eventsWithMarks(t *testing.T, r cable.Records) {
 	recv := sent.Add(time.Hour)
 	good := &cable.DeliveryReceipt{CableID: c.ID, Origin: "MOSCOW", Station: "STATE", ReceivedAt: recv, ControlNumber: "5"}
 	never := &cable.DeliveryReceipt{CableID: c.ID, Origin: "MOSCOW", Station: "PARIS", ReceivedAt: recv, ControlNumber: "6"}
-	es = ev(cable.EventDelivered)
+	es = append(ev(cable.EventDelivered), ev(cable.EventDelivered)...)
 	wantCode(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{good, never}, es), cable.ENOTFOUND)
 	if n := count(cable.EventDelivered); n != 0 || es[0].Seq != 0 {
 		t.Errorf("a failed batch appended %d delivered events (caller's seq %d)", n, es[0].Seq)
@@ -464,9 +464,18 @@ func (s *suite) eventsWithMarks(t *testing.T, r cable.Records) {
 	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionSent {
 		t.Errorf("a batch with an invalid event changed the transmission: %+v", st)
 	}
+	// Events must be none or one for each receipt.
+	wantCode(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{good}, append(ev(cable.EventDelivered), ev(cable.EventDelivered)...)), cable.EINVALID)
 	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{good}, ev(cable.EventDelivered)))
 	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionReceived || count(cable.EventDelivered) != 1 {
 		t.Errorf("after the receipt: %+v and %d delivered events", st, count(cable.EventDelivered))
+	}
+	// The same receipt again (a receiver sends one for every copy it
+	// gets) changes nothing and is not logged again.
+	again := ev(cable.EventDelivered)
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{good}, again))
+	if n := count(cable.EventDelivered); n != 1 || again[0].Seq != 0 {
+		t.Errorf("a receipt sent again: %d delivered events in the log (caller's seq %d), want 1", n, again[0].Seq)
 	}
 
 	toLondon := pending(t, r, c.ID, "LONDON")
