@@ -397,6 +397,14 @@ type Transmission struct {
 	// past its section timeout without the rest: Text is empty and the
 	// receiver decides whether the cable is a duplicate or truncated.
 	Incomplete bool `json:"incomplete,omitempty"`
+	// Later is set by a Receive handler that returns nil for a batch but
+	// cannot take this transmission yet (signed under a key generation
+	// not trusted yet): the transport keeps it in custody and hands it
+	// over again after a delay, and the rest of the batch is done with.
+	// (Transmissions that travelled together as one message of the
+	// transport come back with it: the handler sees them again, and a
+	// records store keeps a cable once.)
+	Later bool `json:"-"`
 }
 
 // Transport carries cables between message centres.

@@ -29,7 +29,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 	var arrivals []*cable.Arrival
 	var receipts []*cable.DeliveryReceipt
 	var refused []*cable.Event
-	duplicates, waiting := 0, 0
+	duplicates := 0
 	refuse := func(t *cable.Transmission, reason string) {
 		refused = append(refused, c.securityEvent(station, t, reason))
 	}
@@ -76,7 +76,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 		case t.Kind == cable.KindReceipt:
 			rs, problem, notYet := c.openReceipts(station, t)
 			if notYet && c.awaitTrust(t, at) {
-				waiting++
+				t.Later = true
 				continue
 			}
 			if problem != "" {
@@ -87,7 +87,9 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 		default:
 			o := opened[gi]
 			if o.notYet && c.awaitTrust(t, at) {
-				waiting++
+				for _, s := range group {
+					s.Later = true
+				}
 				continue
 			}
 			if o.plain == nil {
@@ -140,21 +142,13 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 		c.metrics.latency.WithLabelValues(a.Cable.Precedence.String()).Observe(at.Sub(a.Cable.DTG).Seconds())
 	}
 	// Receipts go back for duplicates too: the first may have been lost.
-	if err := c.sendReceipts(ctx, station, arrivals); err != nil {
-		return err
-	}
-	if waiting > 0 {
-		// Returning the batch keeps those cables in custody; what was
-		// stored comes round again as duplicates, stored once.
-		return fmt.Errorf("%d cables or receipts at %s signed under a key generation not trusted yet; an operator must trust the signing station's new identity", waiting, station)
-	}
-	return nil
+	return c.sendReceipts(ctx, station, arrivals)
 }
 
 // awaitTrust reports whether a cable sealed under a key generation not
-// trusted yet should wait in custody for the operator to trust it: for
-// up to the replay window's first hour after this centre first saw it,
-// then it is refused like any cable that cannot be verified.
+// trusted yet should wait in custody (Transmission.Later) for the
+// operator to trust it: for up to an hour after this centre first saw
+// it, then it is refused like any cable that cannot be verified.
 func (c *Centre) awaitTrust(t *cable.Transmission, now time.Time) bool {
 	key := t.Kind + " " + t.CableID + " " + t.Origin
 	first, seen := c.untrusted.LoadOrStore(key, now)

@@ -206,3 +206,126 @@ station LONDON post Europe/London AMEMBASSY LONDON
 		t.Errorf("%d transmissions queued, want the %d that cannot be sealed", len(pending), stuck)
 	}
 }
+
+// oneBatch is a transport that hands one batch to the receive handler and
+// reports what the handler made of it.
+type oneBatch struct {
+	batch  []*cable.Transmission
+	result chan error
+}
+
+func (o *oneBatch) Send(context.Context, []*cable.Transmission) error { return nil }
+func (o *oneBatch) Receive(ctx context.Context, _ string, h func(context.Context, []*cable.Transmission) error) error {
+	o.result <- h(ctx, o.batch)
+	<-ctx.Done()
+	return nil
+}
+func (o *oneBatch) Forward(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
+	<-ctx.Done()
+	return nil
+}
+
+// TestUntrustedGenerationWaitsAlone: a cable signed under a key generation
+// the receiver does not trust yet is kept for later on its own; the rest
+// of its batch is done with, a refusal in it recorded once rather than at
+// every redelivery of the whole batch.
+func TestUntrustedGenerationWaitsAlone(t *testing.T) {
+	ctx := context.Background()
+	dir, err := cable.ParseDirectory([]byte(`station STATE headquarters America/New_York SECSTATE WASHDC
+office STATE EUR Bureau of European Affairs
+station MOSCOW post Europe/Moscow AMEMBASSY MOSCOW
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := cable.ParseRoutingRules([]byte("at STATE\ndefault -> action EUR\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	keys, moscowKeys := filepath.Join(data, "keys"), t.TempDir()
+	state, err := seal.Init(filepath.Join(keys, "STATE"), "STATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moscow, err := seal.Init(filepath.Join(moscowKeys, "MOSCOW"), "MOSCOW")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := state.Trust(moscow.Export()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moscow.Trust(state.Export()); err != nil {
+		t.Fatal(err)
+	}
+	// MOSCOW rotates; STATE's operator has not trusted the new generation.
+	if _, err := moscow.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	moscowSealer, err := seal.OpenKeyrings(moscowKeys, []string{"MOSCOW"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.OpenKeyrings(keys, []string{"STATE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := textform.New(dir)
+	c := storetest.Cable("MOSCOW", time.Now().UTC().Truncate(time.Minute), "Signed under a new generation", "Text.")
+	c.Serial, c.ID = 1, cable.Identifier(c.DTG.Year(), "MOSCOW", 1)
+	text, err := form.Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := moscowSealer.Seal("MOSCOW", c.ID, text, []string{"STATE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := &cable.Transmission{Kind: cable.KindCable, CableID: c.ID, Origin: "MOSCOW", Destination: "STATE", Precedence: cable.Routine,
+		Text: sealed, SHA256: cable.SHA256Hex(sealed), Route: []string{"MOSCOW"}, QueuedAt: time.Now().UTC()}
+	garbage := &cable.Transmission{CableID: "1946MOSCOW00999", Origin: "MOSCOW", Destination: "STATE", Precedence: cable.Routine,
+		Text: []byte("garbage"), Refused: "unreadable envelope"}
+
+	records, err := sqlite.Open(ctx, filepath.Join(data, "records.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { records.Close() })
+	tr := &oneBatch{batch: []*cable.Transmission{garbage, waiting}, result: make(chan error, 1)}
+	ce, err := centre.New(centre.Config{
+		Records: records, Transport: tr, Form: form, Directory: dir, Rules: rules,
+		Stations: []string{"STATE"}, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ce.Run(rctx) }()
+	var handled error
+	select {
+	case handled = <-tr.result:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the batch was not handled")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if handled != nil {
+		t.Errorf("handler returned %v, want nil: only the cable under the new generation waits", handled)
+	}
+	if !waiting.Later || garbage.Later {
+		t.Errorf("Later: waiting cable %v, refused garbage %v; want true, false", waiting.Later, garbage.Later)
+	}
+	if _, err := records.Cable(ctx, c.ID); cable.ErrorCode(err) != cable.ENOTFOUND {
+		t.Errorf("the waiting cable was stored: %v", err)
+	}
+	evs, err := records.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].CableID != garbage.CableID {
+		t.Errorf("security events %+v, want the garbage's refusal alone", evs)
+	}
+}

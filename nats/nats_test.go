@@ -1169,3 +1169,45 @@ func TestServerLoggerQuietensLeafRetries(t *testing.T) {
 		t.Errorf("other errors not passed through:\n%s", out)
 	}
 }
+
+// TestHandlerKeepsSomeForLater: a handler that returns nil but sets Later
+// on one transmission has the rest of the batch acknowledged and that one
+// handed over again after RetryDelay, until it is taken.
+func TestHandlerKeepsSomeForLater(t *testing.T) {
+	tr := openTest(t, Options{RetryDelay: 100 * time.Millisecond})
+	ctx := context.Background()
+	// Sent one by one: transmissions sent together travel as one batch
+	// message, which goes back whole if any of it does.
+	ts := many(3, 1, "STATE", cable.Routine)
+	for _, x := range ts {
+		if err := tr.Send(ctx, []*cable.Transmission{x}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := ts[1].CableID
+	var mu sync.Mutex
+	seen := map[string]int{}
+	receive(t, tr, "STATE", func(_ context.Context, got []*cable.Transmission) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, x := range got {
+			seen[x.CableID]++
+			if x.CableID == later && seen[later] < 3 {
+				x.Later = true
+			}
+		}
+		return nil
+	})
+	waitFor(t, "the stream to empty", func() bool { return streamMsgs(t, tr) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	for _, x := range ts {
+		want := 1
+		if x.CableID == later {
+			want = 3
+		}
+		if seen[x.CableID] != want {
+			t.Errorf("%s handed over %d times, want %d", x.CableID, seen[x.CableID], want)
+		}
+	}
+}

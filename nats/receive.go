@@ -451,7 +451,8 @@ func (l *lane) next(max int) []jetstream.Msg {
 }
 
 // handOver runs the handler on a batch and settles it: acknowledged if h
-// returns nil, handed back after RetryDelay if not. It returns only fatal
+// returns nil (but for the transmissions it set Later, handed back after
+// RetryDelay), handed back after RetryDelay if not. It returns only fatal
 // errors.
 func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetstream.Msg, trs []*cable.Transmission) error {
 	if err := p.handle(ctx, msgs, trs); err != nil {
@@ -466,6 +467,22 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 			p.nak(m, delay)
 		}
 		return nil
+	}
+	if len(msgs) == len(trs) { // not a cable handed over incomplete
+		done := msgs[:0:0]
+		later := 0
+		for i, m := range msgs {
+			if trs[i].Later {
+				p.nak(m, p.t.opts.RetryDelay)
+				later++
+				continue
+			}
+			done = append(done, m)
+		}
+		if later > 0 {
+			p.log.Info("nats: handler kept transmissions for later", "precedence", pr.String(), "count", later, "retry_in", p.t.opts.RetryDelay)
+			msgs = done
+		}
 	}
 	return p.ack(ctx, msgs)
 }
