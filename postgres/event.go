@@ -154,6 +154,8 @@ func (db *DB) writeWithChosenEvents(ctx context.Context, what string, events []*
 
 const eventColumns = `seq, at, kind, cable_id, station, actor, detail, prev_hash, hash`
 
+// scanEvent reads one event. An event whose detail cannot be decoded is
+// returned with the error, the rest of it read.
 func scanEvent(row pgx.Row) (*cable.Event, error) {
 	var e cable.Event
 	var detail *string
@@ -164,7 +166,8 @@ func scanEvent(row pgx.Row) (*cable.Event, error) {
 	if detail != nil {
 		d, err := cable.DecodeEventDetail([]byte(*detail))
 		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+			// The rest was read: Verify follows the chain past it.
+			return &e, fmt.Errorf("event %d: %w", e.Seq, err)
 		}
 		e.Detail = d
 	}
@@ -248,6 +251,10 @@ func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
 			e, err := scanEvent(rows)
 			if err != nil {
 				rep.Problems = append(rep.Problems, err.Error())
+				if e != nil { // its detail unreadable: the chain goes on from its hash
+					rep.Events++
+					lastSeq, lastHash = e.Seq, e.Hash
+				}
 				continue
 			}
 			rep.Events++

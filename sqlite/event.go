@@ -156,6 +156,8 @@ func (db *DB) Events(ctx context.Context, f cable.EventFilter) ([]*cable.Event, 
 	return out, err
 }
 
+// scanEvent reads one event. An event whose detail cannot be decoded is
+// returned with the error, the rest of it read.
 func scanEvent(rows *sql.Rows) (*cable.Event, error) {
 	var e cable.Event
 	var at int64
@@ -167,7 +169,8 @@ func scanEvent(rows *sql.Rows) (*cable.Event, error) {
 	if detail.Valid {
 		d, err := cable.DecodeEventDetail([]byte(detail.String))
 		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+			// The rest was read: Verify follows the chain past it.
+			return &e, fmt.Errorf("event %d: %w", e.Seq, err)
 		}
 		e.Detail = d
 	}
@@ -211,6 +214,10 @@ func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
 			e, err := scanEvent(rows)
 			if err != nil {
 				rep.Problems = append(rep.Problems, err.Error())
+				if e != nil { // its detail unreadable: the chain goes on from its hash
+					rep.Events++
+					lastSeq, lastHash = e.Seq, e.Hash
+				}
 				continue
 			}
 			rep.Events++

@@ -282,3 +282,16 @@ func (db *DB) TamperEvent(seq int64, kind string) error {
 	}
 	return nil
 }
+
+// TamperEventDetail overwrites the stored detail of a logged event,
+// bypassing every rule of the store. It exists for tests of Verify only.
+func (db *DB) TamperEventDetail(seq int64, detail string) error {
+	res, err := db.w.Exec(`UPDATE events SET detail = ? WHERE seq = ?`, detail, seq)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return cable.Errorf(cable.ENOTFOUND, "no event %d", seq)
+	}
+	return nil
+}

@@ -29,6 +29,9 @@ type Tamperer interface {
 	TamperText(id string, text []byte) error
 	// TamperEvent overwrites the kind of the event with seq.
 	TamperEvent(seq int64, kind string) error
+	// TamperEventDetail overwrites the stored detail (JSON) of the event
+	// with seq.
+	TamperEventDetail(seq int64, detail string) error
 }
 
 // Render is the suite's text form: a plain, deterministic rendering of

@@ -1046,6 +1046,15 @@ func (s *suite) verify(t *testing.T, r cable.Records) {
 	if rep.Events != 7 || len(rep.Problems) != 2 {
 		t.Errorf("Verify after one more event: %+v", rep)
 	}
+	// An event whose detail cannot be read is reported, and the chain is
+	// followed past it: the next event is not reported as well.
+	must(t, tam.TamperEventDetail(5, "{not json"))
+	rep, err = r.Verify(ctx)
+	must(t, err)
+	text = strings.Join(rep.Problems, "\n")
+	if rep.Events != 7 || len(rep.Problems) != 3 || !strings.Contains(text, "event 5") || strings.Contains(text, "event 6") {
+		t.Errorf("Verify after damaging event 5's detail: %+v", rep)
+	}
 }
 
 func (s *suite) users(t *testing.T, r cable.Records) {
