@@ -274,19 +274,23 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	if len(trs) == 0 {
 		return nil
 	}
-	if err := p.h(ctx, trs); err != nil {
-		p.log.Warn("nats: forward handler failed; custody of what was forwarded has passed all the same, what was refused is kept to be refused again",
-			"forwarded", len(done), "refused", len(refused), "err", err)
-		for _, o := range refused {
-			p.nak(o.m, t.opts.RetryDelay)
-		}
-		return nil
-	}
 	// Refused messages leave custody only once the handler has recorded
-	// them.
+	// them; they are kept alive while it runs.
 	gone := make([]jetstream.Msg, len(refused))
 	for i, o := range refused {
 		gone[i] = o.m
+	}
+	if err := p.handle(ctx, gone, trs); err != nil {
+		p.log.Warn("nats: forward handler failed; custody of what was forwarded has passed all the same, what was refused is kept to be refused again",
+			"forwarded", len(done), "refused", len(refused), "err", err)
+		delay := t.opts.RetryDelay
+		if ctx.Err() != nil {
+			delay = 0
+		}
+		for _, m := range gone {
+			p.nak(m, delay)
+		}
+		return nil
 	}
 	return p.ack(ctx, gone)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -468,23 +469,65 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 		}
 		return nil
 	}
-	if len(msgs) == len(trs) { // not a cable handed over incomplete
-		done := msgs[:0:0]
-		later := 0
-		for i, m := range msgs {
-			if trs[i].Later {
+	if len(trs) == 1 && trs[0].Incomplete {
+		if trs[0].Later {
+			for _, m := range msgs {
 				p.nak(m, p.t.opts.RetryDelay)
-				later++
-				continue
 			}
-			done = append(done, m)
+			return nil
 		}
-		if later > 0 {
-			p.log.Info("nats: handler kept transmissions for later", "precedence", pr.String(), "count", later, "retry_in", p.t.opts.RetryDelay)
-			msgs = done
-		}
+		return p.ack(ctx, msgs)
 	}
-	return p.ack(ctx, msgs)
+	done := msgs[:0:0]
+	later := 0
+	for i, m := range msgs {
+		if !trs[i].Later {
+			done = append(done, m)
+			continue
+		}
+		later++
+		if _, inBatch := m.(*entry); !inBatch {
+			p.nak(m, p.t.opts.RetryDelay)
+			continue
+		}
+		// Handed back, one transmission of a batch message would bring
+		// the whole message back with it, the rest handled again at
+		// every retry. It goes back into custody here as a message of
+		// its own instead, and leaves the batch.
+		if err := p.keepApart(ctx, m.(*entry)); err != nil {
+			p.log.Warn("nats: could not keep a transmission apart from its batch; the batch comes back whole", "err", err)
+			p.nak(m, p.t.opts.RetryDelay)
+			continue
+		}
+		done = append(done, m)
+	}
+	if later > 0 {
+		p.log.Info("nats: handler kept transmissions for later", "precedence", pr.String(), "count", later, "retry_in", p.t.opts.RetryDelay)
+	}
+	return p.ack(ctx, done)
+}
+
+// keepApart stores e, a transmission of a batch message, in this node's
+// stream as a message of its own on the same subject, to be handed over
+// again; once the stream has it, e may leave the batch. Its message id
+// names the batch's place in the stream and e's place in the batch, so
+// that keeping the same entry apart twice (the batch delivered again
+// after a crash) stores it once.
+func (p *puller) keepApart(ctx context.Context, e *entry) error {
+	md, err := e.Metadata()
+	if err != nil {
+		return err
+	}
+	h := make(natsgo.Header, len(e.header))
+	for k, vs := range e.header {
+		h[k] = slices.Clone(vs)
+	}
+	h.Set(jetstream.ExpectedStreamHeader, p.t.opts.Stream)
+	h.Set(jetstream.MsgIDHeader, fmt.Sprintf("apart/%d/%d", md.Sequence.Stream, e.index))
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	_, err = p.t.js.PublishMsg(actx, &natsgo.Msg{Subject: e.Subject(), Header: h, Data: e.data})
+	return err
 }
 
 // handle runs the handler, telling the server the batch is in progress
