@@ -81,6 +81,19 @@ func (c *Centre) transmitOnce(ctx context.Context) (bool, error) {
 		wire = append(wire, parts...)
 		sent = append(sent, t)
 	}
+	if !more && len(c.unsealable) > 0 {
+		// The whole outbox was read: forget those no longer in it
+		// (received by other means), so that they take no room.
+		queued := make(map[string]bool, len(ts))
+		for _, t := range ts {
+			queued[t.CableID+" "+t.Destination] = true
+		}
+		for key := range c.unsealable {
+			if !queued[key] {
+				delete(c.unsealable, key)
+			}
+		}
+	}
 	if len(alerts) > 0 {
 		if err := c.records.AppendEvents(ctx, alerts); err != nil {
 			// Not recorded: alert again at the next pass.
