@@ -401,9 +401,6 @@ type Transmission struct {
 	// cannot take this transmission yet (signed under a key generation
 	// not trusted yet): the transport keeps it in custody and hands it
 	// over again after a delay, and the rest of the batch is done with.
-	// (Transmissions that travelled together as one message of the
-	// transport come back with it: the handler sees them again, and a
-	// records store keeps a cable once.)
 	Later bool `json:"-"`
 }
 
