@@ -20,56 +20,106 @@ import (
 	"github.com/cable-archive/cable/textform"
 )
 
-// brokenReceiver is a transport whose Receive fails at once, as the NATS
-// transport's does when it cannot make its consumers; everything else
-// waits for its context.
-type brokenReceiver struct{ err error }
+// testDirectory and testRules are the stations, offices and routing rules
+// of these tests.
+const (
+	testDirectory = `station STATE headquarters America/New_York SECSTATE WASHDC
+office STATE EUR Bureau of European Affairs
+station MOSCOW post Europe/Moscow AMEMBASSY MOSCOW
+office MOSCOW POL Political Section
+station LONDON post Europe/London AMEMBASSY LONDON
+`
+	testRules = "at STATE\ndefault -> action EUR\nat MOSCOW\ndefault -> action POL\n"
+)
 
-func (b brokenReceiver) Send(context.Context, []*cable.Transmission) error { return nil }
-func (b brokenReceiver) Receive(context.Context, string, func(context.Context, []*cable.Transmission) error) error {
-	return b.err
+// newCentre makes a centre hosting station, with the keys under keys (as
+// `cable station init` lays them out), records in a new SQLite file and
+// tr for its transport.
+func newCentre(t *testing.T, station, keys string, tr cable.Transport) (*centre.Centre, *sqlite.DB, *cable.Directory) {
+	t.Helper()
+	dir, err := cable.ParseDirectory([]byte(testDirectory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := cable.ParseRoutingRules([]byte(testRules), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.OpenKeyrings(keys, []string{station})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "records.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { records.Close() })
+	c, err := centre.New(centre.Config{
+		Records: records, Transport: tr, Form: textform.New(dir), Directory: dir, Rules: rules,
+		Stations: []string{station}, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, records, dir
 }
-func (b brokenReceiver) Forward(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
+
+// initKeys makes the keys of station under keys.
+func initKeys(t *testing.T, keys, station string) *seal.Keyring {
+	t.Helper()
+	k, err := seal.Init(filepath.Join(keys, station), station)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// start runs c in the background; stop ends it and returns what Run
+// returned.
+func start(c *centre.Centre) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
+}
+
+// idle is a transport that takes custody of whatever is sent and through
+// which nothing arrives: its Receive and Forward wait for their context.
+type idle struct{}
+
+func (idle) Send(context.Context, []*cable.Transmission) error { return nil }
+func (idle) Receive(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
 	<-ctx.Done()
 	return nil
+}
+func (idle) Forward(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
+	<-ctx.Done()
+	return nil
+}
+
+// brokenReceiver is a transport whose Receive fails at once, as the NATS
+// transport's does when it cannot make its consumers.
+type brokenReceiver struct {
+	idle
+	err error
+}
+
+func (b brokenReceiver) Receive(context.Context, string, func(context.Context, []*cable.Transmission) error) error {
+	return b.err
 }
 
 // TestRunReturnsWhenALoopFails: one loop's failure stops the others and
 // Run returns it, instead of leaving the node half running.
 func TestRunReturnsWhenALoopFails(t *testing.T) {
-	ctx := context.Background()
-	dir, err := cable.ParseDirectory([]byte("station STATE headquarters America/New_York SECSTATE WASHDC\noffice STATE EUR Bureau of European Affairs\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := cable.ParseRoutingRules([]byte("at STATE\ndefault -> action EUR\n"), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := t.TempDir()
-	keys := filepath.Join(data, "keys")
-	if _, err := seal.Init(filepath.Join(keys, "STATE"), "STATE"); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.OpenKeyrings(keys, []string{"STATE"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	records, err := sqlite.Open(ctx, filepath.Join(data, "records.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { records.Close() })
+	keys := t.TempDir()
+	initKeys(t, keys, "STATE")
 	broken := errors.New("consumer rx-STATE-Z: stream not found")
-	c, err := centre.New(centre.Config{
-		Records: records, Transport: brokenReceiver{broken}, Form: textform.New(dir), Directory: dir, Rules: rules,
-		Stations: []string{"STATE"}, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _, _ := newCentre(t, "STATE", keys, brokenReceiver{err: broken})
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	go func() { done <- c.Run(context.Background()) }()
 	select {
 	case err := <-done:
 		if !errors.Is(err, broken) || !strings.Contains(err.Error(), "receive STATE") {
@@ -83,6 +133,7 @@ func TestRunReturnsWhenALoopFails(t *testing.T) {
 // outbox is a transport that takes custody of whatever is sent at once
 // and remembers it; nothing arrives.
 type outbox struct {
+	idle
 	mu   sync.Mutex
 	sent map[string]int
 }
@@ -95,14 +146,6 @@ func (o *outbox) Send(_ context.Context, ts []*cable.Transmission) error {
 	}
 	return nil
 }
-func (o *outbox) Receive(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
-	<-ctx.Done()
-	return nil
-}
-func (o *outbox) Forward(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
-	<-ctx.Done()
-	return nil
-}
 
 // TestUnsealableDoNotHoldUpTheOutbox: more transmissions than a
 // transmitter's batch that cannot be sealed (released before their
@@ -110,40 +153,13 @@ func (o *outbox) Forward(ctx context.Context, _ string, _ func(context.Context, 
 // a cable queued behind them is sent all the same.
 func TestUnsealableDoNotHoldUpTheOutbox(t *testing.T) {
 	ctx := context.Background()
-	dir, err := cable.ParseDirectory([]byte(`station STATE headquarters America/New_York SECSTATE WASHDC
-station MOSCOW post Europe/Moscow AMEMBASSY MOSCOW
-office MOSCOW POL Political Section
-station LONDON post Europe/London AMEMBASSY LONDON
-`))
-	if err != nil {
+	keys := t.TempDir()
+	moscow := initKeys(t, keys, "MOSCOW")
+	if _, err := moscow.Trust(initKeys(t, t.TempDir(), "STATE").Export()); err != nil {
 		t.Fatal(err)
 	}
-	rules, err := cable.ParseRoutingRules([]byte("at MOSCOW\ndefault -> action POL\n"), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := t.TempDir()
-	keys := filepath.Join(data, "keys")
-	moscow, err := seal.Init(filepath.Join(keys, "MOSCOW"), "MOSCOW")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, err := seal.Init(filepath.Join(t.TempDir(), "STATE"), "STATE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := moscow.Trust(state.Export()); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := seal.OpenKeyrings(keys, []string{"MOSCOW"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	records, err := sqlite.Open(ctx, filepath.Join(data, "records.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { records.Close() })
+	out := &outbox{sent: map[string]int{}}
+	c, records, _ := newCentre(t, "MOSCOW", keys, out)
 
 	// LONDON was never trusted here: its cables cannot be sealed.
 	const stuck = 600
@@ -157,17 +173,7 @@ station LONDON post Europe/London AMEMBASSY LONDON
 	storetest.Release(t, records, cs...)
 	behind := storetest.Release(t, records, storetest.Cable("MOSCOW", at.Add(time.Minute), "Behind them", "Text."))[0].Record.Cable.ID
 
-	out := &outbox{sent: map[string]int{}}
-	c, err := centre.New(centre.Config{
-		Records: records, Transport: out, Form: textform.New(dir), Directory: dir, Rules: rules,
-		Stations: []string{"MOSCOW"}, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(rctx) }()
+	stop := start(c)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		out.mu.Lock()
@@ -182,8 +188,7 @@ station LONDON post Europe/London AMEMBASSY LONDON
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(2500 * time.Millisecond) // another pass of the outbox at least
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	out.mu.Lock()
@@ -210,17 +215,13 @@ station LONDON post Europe/London AMEMBASSY LONDON
 // oneBatch is a transport that hands one batch to the receive handler and
 // reports what the handler made of it.
 type oneBatch struct {
+	idle
 	batch  []*cable.Transmission
 	result chan error
 }
 
-func (o *oneBatch) Send(context.Context, []*cable.Transmission) error { return nil }
 func (o *oneBatch) Receive(ctx context.Context, _ string, h func(context.Context, []*cable.Transmission) error) error {
 	o.result <- h(ctx, o.batch)
-	<-ctx.Done()
-	return nil
-}
-func (o *oneBatch) Forward(ctx context.Context, _ string, _ func(context.Context, []*cable.Transmission) error) error {
 	<-ctx.Done()
 	return nil
 }
@@ -231,27 +232,8 @@ func (o *oneBatch) Forward(ctx context.Context, _ string, _ func(context.Context
 // every redelivery of the whole batch.
 func TestUntrustedGenerationWaitsAlone(t *testing.T) {
 	ctx := context.Background()
-	dir, err := cable.ParseDirectory([]byte(`station STATE headquarters America/New_York SECSTATE WASHDC
-office STATE EUR Bureau of European Affairs
-station MOSCOW post Europe/Moscow AMEMBASSY MOSCOW
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := cable.ParseRoutingRules([]byte("at STATE\ndefault -> action EUR\n"), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := t.TempDir()
-	keys, moscowKeys := filepath.Join(data, "keys"), t.TempDir()
-	state, err := seal.Init(filepath.Join(keys, "STATE"), "STATE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	moscow, err := seal.Init(filepath.Join(moscowKeys, "MOSCOW"), "MOSCOW")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, moscowKeys := t.TempDir(), t.TempDir()
+	state, moscow := initKeys(t, keys, "STATE"), initKeys(t, moscowKeys, "MOSCOW")
 	if _, err := state.Trust(moscow.Export()); err != nil {
 		t.Fatal(err)
 	}
@@ -266,14 +248,12 @@ station MOSCOW post Europe/Moscow AMEMBASSY MOSCOW
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := seal.OpenKeyrings(keys, []string{"STATE"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := textform.New(dir)
+	tr := &oneBatch{result: make(chan error, 1)}
+	ce, records, dir := newCentre(t, "STATE", keys, tr)
+
 	c := storetest.Cable("MOSCOW", time.Now().UTC().Truncate(time.Minute), "Signed under a new generation", "Text.")
 	c.Serial, c.ID = 1, cable.Identifier(c.DTG.Year(), "MOSCOW", 1)
-	text, err := form.Render(c)
+	text, err := textform.New(dir).Render(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,31 +265,16 @@ station MOSCOW post Europe/Moscow AMEMBASSY MOSCOW
 		Text: sealed, SHA256: cable.SHA256Hex(sealed), Route: []string{"MOSCOW"}, QueuedAt: time.Now().UTC()}
 	garbage := &cable.Transmission{CableID: "1946MOSCOW00999", Origin: "MOSCOW", Destination: "STATE", Precedence: cable.Routine,
 		Text: []byte("garbage"), Refused: "unreadable envelope"}
+	tr.batch = []*cable.Transmission{garbage, waiting}
 
-	records, err := sqlite.Open(ctx, filepath.Join(data, "records.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { records.Close() })
-	tr := &oneBatch{batch: []*cable.Transmission{garbage, waiting}, result: make(chan error, 1)}
-	ce, err := centre.New(centre.Config{
-		Records: records, Transport: tr, Form: form, Directory: dir, Rules: rules,
-		Stations: []string{"STATE"}, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ce.Run(rctx) }()
+	stop := start(ce)
 	var handled error
 	select {
 	case handled = <-tr.result:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the batch was not handled")
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if handled != nil {
