@@ -229,6 +229,19 @@ func CopyEvents(events []*Event) ([]*Event, error) {
 	return out, nil
 }
 
+// KeptEvents returns the events keep marks (every one when keep is nil)
+// and their places in events: what a store appends when the outcome of a
+// write decides which events it records.
+func KeptEvents(events []*Event, keep []bool) (kept []*Event, at []int) {
+	for i, e := range events {
+		if keep == nil || keep[i] {
+			kept = append(kept, e)
+			at = append(at, i)
+		}
+	}
+	return kept, at
+}
+
 // CheckToken names every problem with a token to store.
 func CheckToken(t *Token) error {
 	var ps Problems

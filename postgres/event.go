@@ -127,13 +127,7 @@ func (db *DB) writeWithChosenEvents(ctx context.Context, what string, events []*
 			return err
 		}
 		var appended []*cable.Event
-		chosen = chosen[:0]
-		for i, e := range out {
-			if keep == nil || keep[i] {
-				appended = append(appended, e)
-				chosen = append(chosen, i)
-			}
-		}
+		appended, chosen = cable.KeptEvents(out, keep)
 		if len(appended) == 0 {
 			return nil
 		}

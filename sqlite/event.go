@@ -42,13 +42,7 @@ func (db *DB) writeWithChosenEvents(ctx context.Context, events []*cable.Event, 
 			return err
 		}
 		var appended []*cable.Event
-		chosen = chosen[:0]
-		for i, e := range out {
-			if keep == nil || keep[i] {
-				appended = append(appended, e)
-				chosen = append(chosen, i)
-			}
-		}
+		appended, chosen = cable.KeptEvents(out, keep)
 		return appendEvents(ctx, tx, appended, db.now())
 	})
 	if err != nil {
