@@ -272,21 +272,17 @@ func (db *DB) TamperText(id string, text []byte) error {
 
 // TamperEvent overwrites the kind of a logged event, bypassing every rule
 // of the store. It exists for tests of Verify only.
-func (db *DB) TamperEvent(seq int64, kind string) error {
-	res, err := db.w.Exec(`UPDATE events SET kind = ? WHERE seq = ?`, kind, seq)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return cable.Errorf(cable.ENOTFOUND, "no event %d", seq)
-	}
-	return nil
-}
+func (db *DB) TamperEvent(seq int64, kind string) error { return db.tamperEvent(seq, "kind", kind) }
 
 // TamperEventDetail overwrites the stored detail of a logged event,
 // bypassing every rule of the store. It exists for tests of Verify only.
 func (db *DB) TamperEventDetail(seq int64, detail string) error {
-	res, err := db.w.Exec(`UPDATE events SET detail = ? WHERE seq = ?`, detail, seq)
+	return db.tamperEvent(seq, "detail", detail)
+}
+
+// tamperEvent overwrites one column of a logged event.
+func (db *DB) tamperEvent(seq int64, column, value string) error {
+	res, err := db.w.Exec(`UPDATE events SET `+column+` = ? WHERE seq = ?`, value, seq)
 	if err != nil {
 		return err
 	}
