@@ -53,11 +53,11 @@ func ForwardConsumerName(station string, p cable.Precedence) string {
 // than cable.MaxHops). Those refused are acknowledged, and so dropped from
 // custody, once h returns nil; if h fails they are handed back after
 // Options.RetryDelay, to be refused and handed to h again. What was
-// forwarded has passed custody whatever h returns. A next hop that does not take custody
-// (link down, its stream full) leaves the transmissions here: they are
-// tried again after a back-off of up to a few seconds, for ever, and
-// Options.OnAlert hears of a full next hop or one unreachable for over a
-// minute.
+// forwarded has passed custody whatever h returns. A next hop that does
+// not take custody (link down, its stream full) leaves the transmissions
+// here: they are tried again after a back-off of up to a few seconds, for
+// ever, and Options.OnAlert hears of a full next hop or one unreachable
+// for over a minute.
 //
 // Forward blocks until ctx is done and returns nil, or returns a fatal
 // error; after Close it returns ErrClosed.
@@ -323,10 +323,7 @@ func (f *forwarder) prepare(m jetstream.Msg, lp cable.Precedence) (*cable.Transm
 	}
 	tr.Route = route
 
-	h := make(natsgo.Header, len(m.Headers()))
-	for k, vs := range m.Headers() {
-		h[k] = slices.Clone(vs)
-	}
+	h := cloneHeader(m.Headers())
 	h.Set(HeaderRoute, strings.Join(route, " "))
 	h.Set(jetstream.MsgIDHeader, msgID(tr, tr.SHA256, next))
 	subject := t.fwdSubject(next, dest, tr.Precedence)

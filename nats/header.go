@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,6 +163,15 @@ func checkTransmission(tr *cable.Transmission, field string, ps *cable.Problems)
 }
 
 // encodeHeader writes the routing envelope of a checked transmission in
+// cloneHeader returns a copy of h that shares nothing with it.
+func cloneHeader(h natsgo.Header) natsgo.Header {
+	out := make(natsgo.Header, len(h))
+	for k, vs := range h {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
+
 // custody at station at that has been held by the stations of route.
 func encodeHeader(tr *cable.Transmission, sum, stream, at string, route []string) natsgo.Header {
 	h := make(natsgo.Header, 12)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -486,7 +485,8 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 			continue
 		}
 		later++
-		if _, inBatch := m.(*entry); !inBatch {
+		e, inBatch := m.(*entry)
+		if !inBatch {
 			p.nak(m, p.t.opts.RetryDelay)
 			continue
 		}
@@ -494,7 +494,7 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 		// the whole message back with it, the rest handled again at
 		// every retry. It goes back into custody here as a message of
 		// its own instead, and leaves the batch.
-		if err := p.keepApart(ctx, m.(*entry)); err != nil {
+		if err := p.keepApart(ctx, e); err != nil {
 			p.log.Warn("nats: could not keep a transmission apart from its batch; the batch comes back whole", "err", err)
 			p.nak(m, p.t.opts.RetryDelay)
 			continue
@@ -518,10 +518,7 @@ func (p *puller) keepApart(ctx context.Context, e *entry) error {
 	if err != nil {
 		return err
 	}
-	h := make(natsgo.Header, len(e.header))
-	for k, vs := range e.header {
-		h[k] = slices.Clone(vs)
-	}
+	h := cloneHeader(e.header)
 	h.Set(jetstream.ExpectedStreamHeader, p.t.opts.Stream)
 	h.Set(jetstream.MsgIDHeader, fmt.Sprintf("apart/%d/%d", md.Sequence.Stream, e.index))
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
