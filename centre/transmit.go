@@ -64,9 +64,11 @@ func (c *Centre) transmitOnce(ctx context.Context) (bool, error) {
 	errs := make([]error, len(ts))
 	parallel(len(ts), func(i int) { sealed[i], errs[i] = c.seal(ts[i]) })
 	var newly []string
+	keys := make([]string, len(ts))
 	for i, t := range ts {
 		parts, err := sealed[i], errs[i]
 		key := t.CableID + " " + t.Destination
+		keys[i] = key
 		if err != nil {
 			if !c.unsealable[key] {
 				c.unsealable[key] = true
@@ -84,9 +86,9 @@ func (c *Centre) transmitOnce(ctx context.Context) (bool, error) {
 	if !more && len(c.unsealable) > 0 {
 		// The whole outbox was read: forget those no longer in it
 		// (received by other means), so that they take no room.
-		queued := make(map[string]bool, len(ts))
-		for _, t := range ts {
-			queued[t.CableID+" "+t.Destination] = true
+		queued := make(map[string]bool, len(keys))
+		for _, key := range keys {
+			queued[key] = true
 		}
 		for key := range c.unsealable {
 			if !queued[key] {
