@@ -1215,3 +1215,68 @@ func TestHandlerKeepsSomeForLater(t *testing.T) {
 		}
 	}
 }
+
+// A node made by an earlier version has durable consumers with their state
+// on disk; the embedded server's consumers now keep it in memory. The old
+// consumers are made again, and every message the stream holds, delivered
+// before or not, still arrives.
+func TestConsumersOnDiskMadeAgainInMemory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := Options{StoreDir: dir, Logger: testLogger(t), Stations: testStations, AckWait: time.Hour}
+	tr, err := Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := many(40, 1, "PARIS", cable.Routine)
+	if err := tr.Send(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cable.Precedences() {
+		if _, err := tr.js.CreateOrUpdateConsumer(ctx, tr.opts.Stream, jetstream.ConsumerConfig{
+			Durable:       ConsumerName("PARIS", p),
+			FilterSubject: tr.inSubject("PARIS", p),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			MaxDeliver:    -1,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The old consumer has delivered some of the ROUTINE messages, not
+	// acknowledged.
+	old, err := tr.js.Consumer(ctx, tr.opts.Stream, ConsumerName("PARIS", cable.Routine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := old.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range b.Messages() {
+	}
+	if info, err := old.Info(ctx); err != nil || info.NumAckPending != 1 || info.Config.MemoryStorage {
+		t.Fatalf("old consumer %+v, %v; want one delivered, state on disk", info, err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	tr = openTest(t, opts)
+	var c collector
+	stop := receive(t, tr, "PARIS", c.handle)
+	waitFor(t, "every cable", func() bool { return c.received() == len(ts) })
+	waitFor(t, "acks", func() bool { return streamMsgs(t, tr) == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	c.once(t, ts)
+	for _, p := range cable.Precedences() {
+		cons, err := tr.js.Consumer(ctx, tr.opts.Stream, ConsumerName("PARIS", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cons.CachedInfo().Config.MemoryStorage {
+			t.Errorf("consumer %s keeps its state on disk", ConsumerName("PARIS", p))
+		}
+	}
+}

@@ -196,11 +196,31 @@ type puller struct {
 	onExit func()
 }
 
+// consumer creates or updates the durable consumer cfg on the stream. A
+// consumer made by an earlier version with its state on disk cannot be
+// changed to keep it in memory: it is deleted and made again, which loses
+// nothing, as the work queue still holds every message not acknowledged.
+func (t *Transport) consumer(ctx context.Context, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	cons, err := t.js.CreateOrUpdateConsumer(ctx, t.opts.Stream, cfg)
+	if err == nil || !cfg.MemoryStorage {
+		return cons, err
+	}
+	old, ierr := t.js.Consumer(ctx, t.opts.Stream, cfg.Durable)
+	if ierr != nil || old.CachedInfo().Config.MemoryStorage {
+		return nil, err
+	}
+	if derr := t.js.DeleteConsumer(ctx, t.opts.Stream, cfg.Durable); derr != nil {
+		return nil, fmt.Errorf("%w (and deleting the consumer to make it again: %v)", err, derr)
+	}
+	t.log.Info("consumer made again with its state in memory", "stream", t.opts.Stream, "consumer", cfg.Durable)
+	return t.js.CreateOrUpdateConsumer(ctx, t.opts.Stream, cfg)
+}
+
 func (p *puller) run(ctx context.Context) error {
 	t := p.t
 	for _, pr := range cable.Precedences() {
 		name, filter, desc := p.consumer(pr)
-		cons, err := t.js.CreateOrUpdateConsumer(ctx, t.opts.Stream, jetstream.ConsumerConfig{
+		cons, err := t.consumer(ctx, jetstream.ConsumerConfig{
 			Durable:       name,
 			Description:   desc,
 			FilterSubject: filter,
@@ -209,6 +229,17 @@ func (p *puller) run(ctx context.Context) error {
 			AckWait:       t.opts.AckWait,
 			MaxDeliver:    -1, // a cable in custody is never dropped
 			MaxAckPending: p.maxAckPending,
+			// The stream is a work queue: an acknowledged message is
+			// removed from it, and the removal is synced. What the
+			// consumer would keep on disk besides (its delivered and
+			// acknowledged floors) adds nothing to custody: the embedded
+			// server stops and starts with this process, which makes the
+			// consumer again, and it delivers what the stream still
+			// holds, what was delivered and not acknowledged included.
+			// Kept in memory, its state costs no file written and synced
+			// ten times a second per consumer. An external server may
+			// restart alone, and would lose a consumer kept in memory.
+			MemoryStorage: t.opts.URL == "",
 		})
 		if err != nil {
 			if ctx.Err() != nil {
