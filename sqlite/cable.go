@@ -19,11 +19,11 @@ import (
 func (db *DB) Cable(ctx context.Context, id string) (*cable.Record, error) {
 	var rec *cable.Record
 	err := db.read(ctx, func(tx *txn) error {
-		var js string
+		var js, spans string
 		var stored int64
 		rec = &cable.Record{}
-		err := tx.QueryRowContext(ctx, `SELECT cable_json, body, sha256, origin, stored_at FROM cables WHERE id = ?`, id).
-			Scan(&js, &rec.Text, &rec.SHA256, &rec.Origin, &stored)
+		err := tx.QueryRowContext(ctx, `SELECT cable_json, text_spans, body, sha256, origin, stored_at FROM cables WHERE id = ?`, id).
+			Scan(&js, &spans, &rec.Text, &rec.SHA256, &rec.Origin, &stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			return cable.Errorf(cable.ENOTFOUND, "no cable %s", id)
 		} else if err != nil {
@@ -32,6 +32,9 @@ func (db *DB) Cable(ctx context.Context, id string) (*cable.Record, error) {
 		rec.StoredAt = fromMicros(stored)
 		if err := json.Unmarshal([]byte(js), &rec.Cable); err != nil {
 			return fmt.Errorf("cable %s: stored JSON: %w", id, err)
+		}
+		if err := pasteParagraphs(rec.Cable, rec.Text, spans); err != nil {
+			return fmt.Errorf("cable %s: stored paragraphs: %w", id, err)
 		}
 
 		rows, err := tx.QueryContext(ctx, `SELECT station, at, control_number, action, info FROM receipts WHERE cable_id = ? ORDER BY station`, id)

@@ -74,12 +74,19 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	var n, version int
 	var name string
 	if err := raw.QueryRow(`SELECT count(*), max(version), max(name) FROM schema_migrations`).Scan(&n, &version, &name); err != nil ||
-		n != 2 || version != 2 || name != "0002_delivery.sql" {
+		n != 3 || version != 3 || name != "0003_text_spans.sql" {
 		t.Errorf("schema_migrations: %d rows up to version %d (%s), %v", n, version, name, err)
 	}
 	rec, err := db.Cable(ctx, x.ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rec.Cable.Paragraphs) != 1 || rec.Cable.Paragraphs[0].Text != "text" {
+		t.Errorf("paragraphs written before the upgrade: %+v", rec.Cable.Paragraphs)
+	}
+	var spans string
+	if err := raw.QueryRow(`SELECT text_spans FROM cables WHERE id = ?`, x.ID).Scan(&spans); err != nil || spans != "" {
+		t.Errorf("text_spans of a cable written before the upgrade %q, %v; want none", spans, err)
 	}
 	st, lo := rec.Transmissions[0], rec.Transmissions[1]
 	if st.State != cable.TransmissionReceived || st.ControlNumber != "8963" || st.ReceivedAt == nil || !st.ReceivedAt.Equal(recv) || st.Hop != "" || st.OverdueAt != nil {
@@ -104,6 +111,14 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if rec, err := db.Cable(ctx, x.ID); err != nil || rec.Transmissions[1].Hop != "WAR" {
 		t.Errorf("after the upgrade, marked transmitted via WAR: %+v, %v", rec, err)
+	}
+	z := storetest.Cable("MOSCOW", feb, "after the upgrade", "text after")
+	storetest.Release(t, db, z)
+	if rec, err := db.Cable(ctx, z.ID); err != nil || rec.Cable.Paragraphs[0].Text != "text after" {
+		t.Errorf("cable released after the upgrade: %+v, %v", rec, err)
+	}
+	if err := raw.QueryRow(`SELECT text_spans FROM cables WHERE id = ?`, z.ID).Scan(&spans); err != nil || spans == "" || spans == "-" {
+		t.Errorf("text_spans of a cable released after the upgrade %q, %v", spans, err)
 	}
 	if rep, err := db.Verify(ctx); err != nil || len(rep.Problems) != 0 {
 		t.Errorf("Verify after the upgrade: %+v, %v", rep, err)

@@ -51,7 +51,7 @@ func (db *DB) Release(ctx context.Context, reqs []*cable.ReleaseRequest) error {
 		if err != nil {
 			return err
 		}
-		ins, err := prepareInserts(ctx, tx)
+		ins, err := db.prepareInserts(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -148,9 +148,13 @@ func reserve(ctx context.Context, tx *txn, keys []counterKey) ([]int, error) {
 type inserts struct {
 	cableRow, fts, tag, ref, transmission *sql.Stmt
 	unindexed                             []int64
+	spans                                 bool // the file keeps paragraph spans
 }
 
-func prepareInserts(ctx context.Context, tx *txn) (*inserts, error) {
+// spansFrom is the schema version that keeps paragraph spans.
+const spansFrom = 3
+
+func (db *DB) prepareInserts(ctx context.Context, tx *txn) (*inserts, error) {
 	var ins inserts
 	var err error
 	prep := func(q string) *sql.Stmt {
@@ -161,9 +165,16 @@ func prepareInserts(ctx context.Context, tx *txn) (*inserts, error) {
 		s, err = tx.PrepareContext(ctx, q)
 		return s
 	}
+	// A file at an older version (only a test opens one) has no spans:
+	// the JSON keeps the paragraphs.
+	ins.spans = db.schema >= spansFrom
+	spans, spansArg := `, text_spans`, `, ?`
+	if !ins.spans {
+		spans, spansArg = "", ""
+	}
 	ins.cableRow = prep(`INSERT INTO cables (id, station, year, serial, dtg, precedence, classification, caption_mask,
-		captions, handling, tags, subject, body, sha256, cable_json, origin, stored_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING n`)
+		captions, handling, tags, subject, body, sha256, cable_json, origin, stored_at` + spans + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?` + spansArg + `) RETURNING n`)
 	ins.fts = prep(`INSERT INTO cables_fts (rowid, subject, body)
 		SELECT n, subject, CAST(body AS TEXT) FROM cables WHERE n IN (SELECT value FROM json_each(?)) ORDER BY n`)
 	ins.tag = prep(`INSERT OR IGNORE INTO cable_tags (cable_id, tag) VALUES (?, ?)`)
@@ -197,7 +208,11 @@ func (ins *inserts) cable(ctx context.Context, c *cable.Cable, text []byte, sum 
 	for i := range stored.References {
 		stored.References[i].ID = ""
 	}
-	js, err := json.Marshal(stored)
+	forJSON, spans := stored, ""
+	if ins.spans {
+		forJSON, spans = cutParagraphs(stored, text)
+	}
+	js, err := json.Marshal(forJSON)
 	if err != nil {
 		return nil, cable.Errorf(cable.EINVALID, "cable %s cannot be stored as JSON: %v", c.ID, err)
 	}
@@ -209,9 +224,13 @@ func (ins *inserts) cable(ctx context.Context, c *cable.Cable, text []byte, sum 
 	}
 	tagsJSON, _ := json.Marshal(c.Tags)
 	var n int64
-	err = ins.cableRow.QueryRowContext(ctx, c.ID, station, year, serial, micros(c.DTG), int(c.Precedence), int(c.Classification),
+	args := []any{c.ID, station, year, serial, micros(c.DTG), int(c.Precedence), int(c.Classification),
 		cable.CaptionMask(c.Captions), string(captions), string(handling), string(tagsJSON), c.Subject, text, sum, string(js),
-		string(origin), micros(now)).Scan(&n)
+		string(origin), micros(now)}
+	if ins.spans {
+		args = append(args, spans)
+	}
+	err = ins.cableRow.QueryRowContext(ctx, args...).Scan(&n)
 	if err != nil {
 		return nil, dbErr("store cable "+c.ID, err)
 	}
@@ -391,7 +410,7 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 			}
 			if held[i] == "" {
 				if ins == nil {
-					if ins, err = prepareInserts(ctx, tx); err != nil {
+					if ins, err = db.prepareInserts(ctx, tx); err != nil {
 						return err
 					}
 				}

@@ -51,6 +51,10 @@ type DB struct {
 
 	wstmts, rstmts *stmtCache
 
+	// schema is the version of the file's schema: the last migration
+	// applied. Only a test opens a file at an older one.
+	schema int
+
 	// Now returns the current time. It is time.Now unless a test replaces
 	// it before the DB is used.
 	Now func() time.Time
@@ -181,7 +185,9 @@ func (db *DB) migrate(ctx context.Context, upTo int) error {
 				v, base, micros(time.Now())); err != nil {
 				return fmt.Errorf("migrate %s: %w", base, err)
 			}
+			latest = max(latest, v)
 		}
+		db.schema = latest
 		if latest > known {
 			return cable.Errorf(cable.EINTERNAL, "records schema version %d is newer than this program knows (%d)", latest, known)
 		}

@@ -1,0 +1,83 @@
+package sqlite
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	cable "github.com/cable-archive/cable"
+)
+
+// Paragraph spans: where in a cable's text each paragraph's text is, so
+// that the stored JSON need not hold it a second time. A cable row's
+// text_spans is one span per paragraph, in order, separated by commas:
+// "off+len" when the paragraph's text is the text's bytes [off, off+len),
+// "-" when it is not found there and is kept in the JSON. "" (rows written
+// before spans) keeps every paragraph in the JSON.
+
+// cutParagraphs returns a copy of c for the stored JSON with each
+// paragraph's text that text holds word for word left out, and the spans
+// that put them back.
+func cutParagraphs(c *cable.Cable, text []byte) (*cable.Cable, string) {
+	if len(c.Paragraphs) == 0 {
+		return c, ""
+	}
+	cut := *c
+	cut.Paragraphs = make([]cable.Paragraph, len(c.Paragraphs))
+	var b strings.Builder
+	from := 0
+	for i, p := range c.Paragraphs {
+		cut.Paragraphs[i] = p
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		// The text form writes the paragraphs in order after the
+		// heading: look from the end of the last one first.
+		off := -1
+		if j := bytes.Index(text[from:], []byte(p.Text)); j >= 0 {
+			off = from + j
+		} else if j := bytes.Index(text, []byte(p.Text)); j >= 0 {
+			off = j
+		}
+		if off < 0 || p.Text == "" {
+			b.WriteByte('-')
+			continue
+		}
+		cut.Paragraphs[i].Text = ""
+		from = off + len(p.Text)
+		b.WriteString(strconv.Itoa(off))
+		b.WriteByte('+')
+		b.WriteString(strconv.Itoa(len(p.Text)))
+	}
+	return &cut, b.String()
+}
+
+// pasteParagraphs puts back into c the paragraph texts that spans finds in
+// text. It refuses spans that do not fit c's paragraphs or the text: the
+// row is damaged.
+func pasteParagraphs(c *cable.Cable, text []byte, spans string) error {
+	if spans == "" {
+		return nil
+	}
+	parts := strings.Split(spans, ",")
+	if len(parts) != len(c.Paragraphs) {
+		return fmt.Errorf("%d paragraph spans for %d paragraphs", len(parts), len(c.Paragraphs))
+	}
+	for i, s := range parts {
+		if s == "-" {
+			continue
+		}
+		o, l, ok := strings.Cut(s, "+")
+		off, err1 := strconv.Atoi(o)
+		n, err2 := strconv.Atoi(l)
+		if !ok || err1 != nil || err2 != nil || off < 0 || n < 0 || off > len(text) || n > len(text)-off {
+			return fmt.Errorf("paragraph %d: span %q does not fit a text of %d bytes", i+1, s, len(text))
+		}
+		if c.Paragraphs[i].Text != "" {
+			return fmt.Errorf("paragraph %d: both a span and a text", i+1)
+		}
+		c.Paragraphs[i].Text = string(text[off : off+n])
+	}
+	return nil
+}
