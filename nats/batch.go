@@ -244,14 +244,23 @@ func pack(msgs []*natsgo.Msg, maxBytes int, maxCount func(subject string) int) [
 			default:
 				ids := sha256.New()
 				entries := make([]batchEntry, len(of))
+				stream := msgs[of[0]].Header.Get(jetstream.ExpectedStreamHeader)
 				for j, i := range of {
 					ids.Write([]byte(msgs[i].Header.Get(jetstream.MsgIDHeader)))
 					ids.Write([]byte{'\n'})
 					entries[j] = batchEntry{header: msgs[i].Header, data: msgs[i].Data}
+					if msgs[i].Header.Get(jetstream.ExpectedStreamHeader) != stream {
+						stream = ""
+					}
 				}
 				h := natsgo.Header{}
 				h.Set(HeaderBatch, strconv.Itoa(len(of)))
 				h.Set(jetstream.MsgIDHeader, "batch."+hex.EncodeToString(ids.Sum(nil))[:40])
+				// The stream its transmissions expect, checked by the
+				// server as for a message of one.
+				if stream != "" {
+					h.Set(jetstream.ExpectedStreamHeader, stream)
+				}
 				out = append(out, packed{msg: &natsgo.Msg{Subject: subject, Header: h, Data: encodeBatch(entries)}, of: of})
 			}
 			of, size = nil, batchOverhead

@@ -51,6 +51,9 @@ func TestPackRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
+		if got := p.msg.Header.Get(jetstream.ExpectedStreamHeader); got != DefaultStream {
+			t.Errorf("batch expects stream %q, want %q as its transmissions do", got, DefaultStream)
+		}
 		n := 0
 		for _, i := range p.of {
 			if i == len(msgs)-1 {
@@ -81,6 +84,13 @@ func TestPackRoundTrip(t *testing.T) {
 		if seen[i] != 1 {
 			t.Errorf("message %d in %d batches", i, seen[i])
 		}
+	}
+
+	// Transmissions that expect different streams: the batch expects none.
+	mixed := wireMsgs(t, many(2, 3000, "STATE", cable.Routine))
+	mixed[1].Header.Set(jetstream.ExpectedStreamHeader, "OTHER")
+	if ps := pack(mixed, 1<<20, nil); len(ps) != 1 || ps[0].msg.Header.Get(jetstream.ExpectedStreamHeader) != "" {
+		t.Errorf("a batch of transmissions expecting two streams: %+v", ps)
 	}
 
 	// The same messages pack the same: a batch sent again has the same id.
