@@ -148,6 +148,10 @@ func (d *DeclassifyOn) UnmarshalText(b []byte) error {
 var reasonPattern = regexp.MustCompile(`(?i)^1\.4\s*(.*)$`)
 var reasonLetter = regexp.MustCompile(`(?i)\(?\s*([a-z])\s*\)?`)
 
+// reasonSeparators turns what may stand between a reason's letters into
+// spaces. Made once: a replacer builds its lookup table on first use.
+var reasonSeparators = strings.NewReplacer(",", " ", "AND", " ", "and", " ", "And", " ", "1.4", " ")
+
 // ParseReason reads a classification reason such as "1.4 (B) AND (D)" or
 // "1.4(b), (d)" and returns its letters, each from a to h, in order.
 func ParseReason(s string) ([]byte, error) {
@@ -155,7 +159,7 @@ func ParseReason(s string) ([]byte, error) {
 	if m == nil {
 		return nil, Errorf(EINVALID, "reason %q must cite E.O. 13526 section 1.4 (a)-(h)", s)
 	}
-	rest := strings.NewReplacer(",", " ", "AND", " ", "and", " ", "And", " ", "1.4", " ").Replace(m[1])
+	rest := reasonSeparators.Replace(m[1])
 	var letters []byte
 	seen := map[byte]bool{}
 	for _, f := range strings.Fields(rest) {
