@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // MaxDeclassificationYears is the longest a cable may stay classified
@@ -355,6 +357,15 @@ func Normalize(c *Cable) {
 // line, and keeps single line breaks (tables and lists inside a paragraph)
 // but no blank lines, which separate paragraphs in the text form.
 func normalizeParagraph(s string) string {
+	// Most text is normal already: checking costs a fraction of
+	// rebuilding it.
+	if isNormalParagraph(s) {
+		return s
+	}
+	return collapseParagraph(s)
+}
+
+func collapseParagraph(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
@@ -364,4 +375,35 @@ func normalizeParagraph(s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// isNormalParagraph reports whether collapseParagraph leaves s as it is:
+// lines without leading, trailing or repeated white space, no white space
+// but single spaces within them, and no blank lines.
+func isNormalParagraph(s string) bool {
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				return false
+			}
+			i += size
+			continue
+		}
+		switch b {
+		case ' ':
+			if i == 0 || s[i-1] == ' ' || s[i-1] == '\n' || i+1 == len(s) || s[i+1] == ' ' || s[i+1] == '\n' {
+				return false
+			}
+		case '\n':
+			if i == 0 || s[i-1] == '\n' || i+1 == len(s) {
+				return false
+			}
+		case '\t', '\v', '\f', '\r':
+			return false
+		}
+		i++
+	}
+	return true
 }

@@ -81,7 +81,7 @@ func (p *parser) parse(text []byte) (*Message, error) {
 	if err := p.ps.Err("invalid cable text"); err != nil {
 		return nil, err
 	}
-	normalize(p.c)
+	cable.Normalize(p.c)
 	return &Message{Cable: p.c, Section: p.section, Sections: p.sections}, nil
 }
 

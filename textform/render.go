@@ -36,7 +36,7 @@ func (f *Form) render(in *cable.Cable, section, sections int) ([]byte, error) {
 		}
 	}
 	c := in.Clone()
-	normalize(c)
+	cable.Normalize(c)
 
 	if !c.Precedence.Valid() {
 		ps.Add("precedence", "precedence must be FLASH, IMMEDIATE, PRIORITY or ROUTINE")
