@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -141,5 +142,23 @@ func TestUserAddAndToken(t *testing.T) {
 	out, _, err = runCLI(t, "", "verify", "--data", data)
 	if err != nil || !strings.Contains(out, "events checked") {
 		t.Errorf("verify: %v %q", err, out)
+	}
+}
+
+// The CLI prints an application error as its message, keeping what wraps
+// it, and any other error as it is.
+func TestDescribe(t *testing.T) {
+	bare := cable.Errorf(cable.EINVALID, "--runs must be at least 1")
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{bare, "--runs must be at least 1"},
+		{fmt.Errorf("open records: %w", cable.Errorf(cable.ENOTFOUND, "no station MOSCOW")), "open records: no station MOSCOW"},
+		{errors.New("disk full"), "disk full"},
+	} {
+		if got := describe(tc.err); got != tc.want {
+			t.Errorf("describe(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // station time zones work on machines without a tz database
 
@@ -55,6 +56,12 @@ func main() {
 func describe(err error) string {
 	ps := cable.ErrorProblems(err)
 	if len(ps) == 0 {
+		// An application error reads as its message, not its code and
+		// message for a log, with whatever context wraps it.
+		var ce *cable.Error
+		if errors.As(err, &ce) && ce.Message != "" {
+			return strings.Replace(err.Error(), ce.Error(), ce.Message, 1)
+		}
 		return err.Error()
 	}
 	s := cable.ErrorMessage(err)
