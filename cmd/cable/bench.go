@@ -45,11 +45,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	flashRuns := fs.Int("flash-runs", 30, "with --network: FLASH `cables` timed behind the backlog")
 	runs := fs.Int("runs", 1, "with --network: `times` to measure throughput, each on a new network, raw JetStream beside each; the backlog runs once, after the last")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file`: of the whole run, or with --network of the last run's release-to-stored part alone")
+	traceFile := fs.String("trace", "", "with --network: write an execution trace of the last run's release-to-stored part to `file` (go tool trace)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
+	if *traceFile != "" && !*network {
+		return cable.Errorf(cable.EINVALID, "--trace needs --network")
+	}
+	if *cpuProfile != "" && !*network {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			return err
@@ -76,7 +80,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if i == *runs-1 {
 				bl, fr = *backlog, *flashRuns
 			}
-			nb, err := benchNetwork(ctx, filepath.Join(tmp, fmt.Sprint("run", i)), *n, *workers, bl, fr, progress)
+			var watch *measuredPart
+			if i == *runs-1 {
+				watch = &measuredPart{cpuProfile: *cpuProfile, trace: *traceFile}
+			}
+			nb, err := benchNetwork(ctx, filepath.Join(tmp, fmt.Sprint("run", i)), *n, *workers, bl, fr, watch, progress)
 			if err != nil {
 				return err
 			}

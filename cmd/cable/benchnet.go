@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -112,7 +116,7 @@ func (p *inProcess) holds(ctx context.Context, id string) (time.Time, bool) {
 // benchNetwork runs the network benchmark under dir: n cables of about 4
 // KB released by workers clients, raw JetStream beside it, then, when
 // backlog > 0, flashRuns FLASH cables released behind a ROUTINE backlog.
-func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRuns int, progress io.Writer) (*netBench, error) {
+func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRuns int, watch *measuredPart, progress io.Writer) (*netBench, error) {
 	nw, err := newNetwork(dir, nil, io.Discard)
 	if err != nil {
 		return nil, err
@@ -163,6 +167,11 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 	var ids []released
 	var next atomic.Int64
 	received := p.nodes["STATE"].metrics.Received("STATE")
+	stopWatch, err := watch.start()
+	if err != nil {
+		return nil, err
+	}
+	defer stopWatch()
 	start := time.Now()
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
@@ -206,6 +215,9 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 		time.Sleep(5 * time.Millisecond)
 	}
 	secs := time.Since(start).Seconds()
+	if err := stopWatch(); err != nil {
+		return nil, err
+	}
 	byPrec := map[cable.Precedence][]time.Duration{}
 	for _, r := range ids {
 		at, ok := p.holds(ctx, r.id)
@@ -378,4 +390,55 @@ func benchFlashBehind(ctx context.Context, p *inProcess, drafter *cable.User, ba
 		time.Sleep(200 * time.Millisecond)
 	}
 	return newLatency(ds), nil
+}
+
+// measuredPart names where to write a CPU profile and an execution trace
+// of the measured part of a network run alone: not the nodes' start, not
+// raw JetStream beside it. A nil *measuredPart or empty name writes none.
+type measuredPart struct {
+	cpuProfile, trace string
+}
+
+// start begins what w asks for and returns what ends it; calling that
+// again does nothing.
+func (w *measuredPart) start() (stop func() error, err error) {
+	var closers []func() error
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			for _, c := range closers {
+				stopErr = errors.Join(stopErr, c())
+			}
+		})
+		return stopErr
+	}
+	if w == nil {
+		return stop, nil
+	}
+	if w.cpuProfile != "" {
+		f, err := os.Create(w.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		closers = append(closers, func() error { pprof.StopCPUProfile(); return f.Close() })
+	}
+	if w.trace != "" {
+		f, err := os.Create(w.trace)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			stop()
+			return nil, err
+		}
+		closers = append(closers, func() error { trace.Stop(); return f.Close() })
+	}
+	return stop, nil
 }

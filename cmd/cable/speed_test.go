@@ -169,7 +169,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // backlog and FLASH runs included, so that the harness behind the
 // published figures keeps working.
 func TestBenchNetworkSmall(t *testing.T) {
-	nb, err := benchNetwork(context.Background(), t.TempDir(), 40, 4, 60, 2, io.Discard)
+	nb, err := benchNetwork(context.Background(), t.TempDir(), 40, 4, 60, 2, nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
