@@ -162,7 +162,6 @@ func checkTransmission(tr *cable.Transmission, field string, ps *cable.Problems)
 	return sum
 }
 
-// encodeHeader writes the routing envelope of a checked transmission in
 // cloneHeader returns a copy of h that shares nothing with it.
 func cloneHeader(h natsgo.Header) natsgo.Header {
 	out := make(natsgo.Header, len(h))
@@ -172,6 +171,7 @@ func cloneHeader(h natsgo.Header) natsgo.Header {
 	return out
 }
 
+// encodeHeader writes the routing envelope of a checked transmission in
 // custody at station at that has been held by the stations of route.
 func encodeHeader(tr *cable.Transmission, sum, stream, at string, route []string) natsgo.Header {
 	h := make(natsgo.Header, 12)
