@@ -32,15 +32,20 @@ func cutParagraphs(c *cable.Cable, text []byte) (*cable.Cable, string) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
+		if p.Text == "" {
+			b.WriteByte('-')
+			continue
+		}
 		// The text form writes the paragraphs in order after the
 		// heading: look from the end of the last one first.
+		want := []byte(p.Text)
 		off := -1
-		if j := bytes.Index(text[from:], []byte(p.Text)); j >= 0 {
+		if j := bytes.Index(text[from:], want); j >= 0 {
 			off = from + j
-		} else if j := bytes.Index(text, []byte(p.Text)); j >= 0 {
+		} else if j := bytes.Index(text, want); j >= 0 {
 			off = j
 		}
-		if off < 0 || p.Text == "" {
+		if off < 0 {
 			b.WriteByte('-')
 			continue
 		}
