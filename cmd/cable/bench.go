@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -53,16 +52,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *traceFile != "" && !*network {
 		return cable.Errorf(cable.EINVALID, "--trace needs --network")
 	}
-	if *cpuProfile != "" && !*network {
-		f, err := os.Create(*cpuProfile)
+	if !*network {
+		stop, err := (&measuredPart{cpuProfile: *cpuProfile}).start()
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	tmp, err := os.MkdirTemp("", "cable-bench-")
 	if err != nil {

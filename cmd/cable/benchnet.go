@@ -393,8 +393,9 @@ func benchFlashBehind(ctx context.Context, p *inProcess, drafter *cable.User, ba
 }
 
 // measuredPart names where to write a CPU profile and an execution trace
-// of the measured part of a network run alone: not the nodes' start, not
-// raw JetStream beside it. A nil *measuredPart or empty name writes none.
+// of what a benchmark measures: of a network run, its measured part alone,
+// not the nodes' start nor raw JetStream beside it. A nil *measuredPart or
+// an empty name writes none.
 type measuredPart struct {
 	cpuProfile, trace string
 }
