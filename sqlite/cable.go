@@ -33,7 +33,7 @@ func (db *DB) Cable(ctx context.Context, id string) (*cable.Record, error) {
 		if err := json.Unmarshal([]byte(js), &rec.Cable); err != nil {
 			return fmt.Errorf("cable %s: stored JSON: %w", id, err)
 		}
-		if err := pasteParagraphs(rec.Cable, rec.Text, spans); err != nil {
+		if err := cable.PasteParagraphs(rec.Cable, rec.Text, spans); err != nil {
 			return fmt.Errorf("cable %s: stored paragraphs: %w", id, err)
 		}
 

@@ -210,7 +210,7 @@ func (ins *inserts) cable(ctx context.Context, c *cable.Cable, text []byte, sum 
 	}
 	forJSON, spans := stored, ""
 	if ins.spans {
-		forJSON, spans = cutParagraphs(stored, text)
+		forJSON, spans = cable.CutParagraphs(stored, text)
 	}
 	js, err := json.Marshal(forJSON)
 	if err != nil {

@@ -1,30 +1,28 @@
-package sqlite
+package cable
 
 import (
 	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
-
-	cable "github.com/cable-archive/cable"
 )
 
 // Paragraph spans: where in a cable's text each paragraph's text is, so
-// that the stored JSON need not hold it a second time. A cable row's
-// text_spans is one span per paragraph, in order, separated by commas:
-// "off+len" when the paragraph's text is the text's bytes [off, off+len),
-// "-" when it is not found there and is kept in the JSON. "" (rows written
-// before spans) keeps every paragraph in the JSON.
+// that a store need not keep it a second time in the cable it stores
+// beside the text. Spans are one span per paragraph, in order, separated
+// by commas: "off+len" when the paragraph's text is the text's bytes
+// [off, off+len), "-" when it is not found there and is kept in the
+// stored cable. "" (rows written before spans) keeps every paragraph.
 
-// cutParagraphs returns a copy of c for the stored JSON with each
+// CutParagraphs returns a copy of c to store beside text, with each
 // paragraph's text that text holds word for word left out, and the spans
-// that put them back.
-func cutParagraphs(c *cable.Cable, text []byte) (*cable.Cable, string) {
+// that put them back (PasteParagraphs). c is not changed.
+func CutParagraphs(c *Cable, text []byte) (*Cable, string) {
 	if len(c.Paragraphs) == 0 {
 		return c, ""
 	}
 	cut := *c
-	cut.Paragraphs = make([]cable.Paragraph, len(c.Paragraphs))
+	cut.Paragraphs = make([]Paragraph, len(c.Paragraphs))
 	var b strings.Builder
 	from := 0
 	for i, p := range c.Paragraphs {
@@ -58,10 +56,10 @@ func cutParagraphs(c *cable.Cable, text []byte) (*cable.Cable, string) {
 	return &cut, b.String()
 }
 
-// pasteParagraphs puts back into c the paragraph texts that spans finds in
+// PasteParagraphs puts back into c the paragraph texts that spans finds in
 // text. It refuses spans that do not fit c's paragraphs or the text: the
-// row is damaged.
-func pasteParagraphs(c *cable.Cable, text []byte, spans string) error {
+// stored row is damaged.
+func PasteParagraphs(c *Cable, text []byte, spans string) error {
 	if spans == "" {
 		return nil
 	}

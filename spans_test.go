@@ -1,17 +1,15 @@
-package sqlite
+package cable
 
 import (
 	"reflect"
 	"strings"
 	"testing"
-
-	cable "github.com/cable-archive/cable"
 )
 
-func paragraphs(texts ...string) *cable.Cable {
-	c := &cable.Cable{ID: "2026MOSCOW00001", Subject: "spans"}
+func paragraphs(texts ...string) *Cable {
+	c := &Cable{ID: "2026MOSCOW00001", Subject: "spans"}
 	for i, t := range texts {
-		c.Paragraphs = append(c.Paragraphs, cable.Paragraph{Number: i + 1, Classification: cable.Secret, Text: t})
+		c.Paragraphs = append(c.Paragraphs, Paragraph{Number: i + 1, Classification: Secret, Text: t})
 	}
 	return c
 }
@@ -20,7 +18,7 @@ func TestParagraphSpans(t *testing.T) {
 	text := []byte("SUBJECT: WHEAT\n\n1. (S) Wheat is short.\n\n2. (S) Bread too.\n\n3. (S) Wheat is short.\nBT\n")
 	for _, tc := range []struct {
 		name  string
-		c     *cable.Cable
+		c     *Cable
 		spans string
 	}{
 		{"in order", paragraphs("Wheat is short.", "Bread too."), "23+15,47+10"},
@@ -35,7 +33,7 @@ func TestParagraphSpans(t *testing.T) {
 		{"none", paragraphs(), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cut, spans := cutParagraphs(tc.c, text)
+			cut, spans := CutParagraphs(tc.c, text)
 			if spans != tc.spans {
 				t.Errorf("spans %q, want %q", spans, tc.spans)
 			}
@@ -45,11 +43,11 @@ func TestParagraphSpans(t *testing.T) {
 				}
 			}
 			if len(tc.c.Paragraphs) > 0 && &cut.Paragraphs[0] == &tc.c.Paragraphs[0] {
-				t.Error("cutParagraphs changed the cable it was given")
+				t.Error("CutParagraphs changed the cable it was given")
 			}
 			back := *cut
-			back.Paragraphs = append([]cable.Paragraph(nil), cut.Paragraphs...)
-			if err := pasteParagraphs(&back, text, spans); err != nil {
+			back.Paragraphs = append([]Paragraph(nil), cut.Paragraphs...)
+			if err := PasteParagraphs(&back, text, spans); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(back.Paragraphs, tc.c.Paragraphs) {
@@ -63,12 +61,12 @@ func TestParagraphSpansDamaged(t *testing.T) {
 	text := []byte("1. (S) Wheat.\n")
 	for _, spans := range []string{"7+6,7+6", "7+60", "70+1", "-1+2", "7+-1", "7", "a+b", "7+6+1", ",", "99999999999999999999+1"} {
 		c := paragraphs("")
-		if err := pasteParagraphs(c, text, spans); err == nil {
+		if err := PasteParagraphs(c, text, spans); err == nil {
 			t.Errorf("spans %q pasted: %+v", spans, c.Paragraphs)
 		}
 	}
 	c := paragraphs("Wheat.")
-	if err := pasteParagraphs(c, text, "7+6"); err == nil {
+	if err := PasteParagraphs(c, text, "7+6"); err == nil {
 		t.Error("a span over a paragraph kept in the JSON was pasted")
 	}
 }
@@ -82,17 +80,17 @@ func FuzzParagraphSpans(f *testing.F) {
 	f.Add("aaaa", "aa", "aa", "0+2,2+2")
 	f.Fuzz(func(t *testing.T, text, p1, p2, spans string) {
 		c := paragraphs(p1, p2)
-		cut, got := cutParagraphs(c, []byte(text))
+		cut, got := CutParagraphs(c, []byte(text))
 		back := *cut
-		back.Paragraphs = append([]cable.Paragraph(nil), cut.Paragraphs...)
-		if err := pasteParagraphs(&back, []byte(text), got); err != nil {
+		back.Paragraphs = append([]Paragraph(nil), cut.Paragraphs...)
+		if err := PasteParagraphs(&back, []byte(text), got); err != nil {
 			t.Fatalf("own spans %q refused: %v", got, err)
 		}
 		if !reflect.DeepEqual(back.Paragraphs, c.Paragraphs) {
 			t.Fatalf("spans %q put back %+v, want %+v", got, back.Paragraphs, c.Paragraphs)
 		}
 		d := paragraphs("", "")
-		if err := pasteParagraphs(d, []byte(text), spans); err == nil {
+		if err := PasteParagraphs(d, []byte(text), spans); err == nil {
 			for _, p := range d.Paragraphs {
 				if !strings.Contains(text, p.Text) {
 					t.Fatalf("spans %q pasted %q, not in the text", spans, p.Text)
