@@ -14,7 +14,8 @@ import (
 // A database written by a program that knew only the first schema
 // version is upgraded in place: what it holds is kept, a transmission
 // received at a station of the node takes the control number of its
-// receipt, and the new methods work on it.
+// receipt, the new methods work on it, and cables released after it keep
+// their text once.
 func TestUpgradeFromVersion1(t *testing.T) {
 	dsn := freshDSN(t)
 	old, err := postgres.OpenVersion(ctx, dsn, 1)
@@ -54,7 +55,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	var n, version int
 	var name string
 	if err := conn.QueryRow(ctx, `SELECT count(*), max(version), max(name) FROM schema_migrations`).Scan(&n, &version, &name); err != nil ||
-		n != 2 || version != 2 || name != "0002_delivery.sql" {
+		n != 3 || version != 3 || name != "0003_text_once.sql" {
 		t.Errorf("schema_migrations: %d rows up to version %d (%s), %v", n, version, name, err)
 	}
 	rec, err := db.Cable(ctx, x.ID)
@@ -84,6 +85,33 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if rec, err := db.Cable(ctx, x.ID); err != nil || rec.Transmissions[1].Hop != "WAR" {
 		t.Errorf("after the upgrade, marked transmitted via WAR: %+v, %v", rec, err)
+	}
+
+	// The row written before keeps its text three times and reads the
+	// same; a row written after keeps it once.
+	z := storetest.Cable("MOSCOW", feb, "released after the upgrade", "Wheat is short this winter.")
+	storetest.Release(t, db, z)
+	for _, c := range []struct {
+		id, para   string
+		body, once bool
+	}{{x.ID, "text", true, false}, {z.ID, "Wheat is short this winter.", false, true}} {
+		var hasBody bool
+		var spans, js string
+		if err := conn.QueryRow(ctx, `SELECT body IS NOT NULL, text_spans, cable_json FROM cables WHERE id = $1`, c.id).Scan(&hasBody, &spans, &js); err != nil {
+			t.Fatal(err)
+		}
+		if hasBody != c.body || (spans != "") != c.once || strings.Contains(js, `"text":"`+c.para+`"`) == c.once {
+			t.Errorf("%s: body kept %v, text_spans %q, cable_json %s", c.id, hasBody, spans, js)
+		}
+	}
+	for _, c := range []*cable.Cable{x, z} {
+		rec, err := db.Cable(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Cable.Paragraphs) != 1 || rec.Cable.Paragraphs[0].Text != c.Paragraphs[0].Text || cable.SHA256Hex(rec.Text) != rec.SHA256 {
+			t.Errorf("%s read after the upgrade: paragraphs %+v, text hashes to %s, stored %s", c.ID, rec.Cable.Paragraphs, cable.SHA256Hex(rec.Text), rec.SHA256)
+		}
 	}
 	if rep, err := db.Verify(ctx); err != nil || len(rep.Problems) != 0 {
 		t.Errorf("Verify after the upgrade: %+v, %v", rep, err)

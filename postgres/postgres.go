@@ -47,6 +47,10 @@ var migrations embed.FS
 type DB struct {
 	pool *pgxpool.Pool
 
+	// schema is the version of the database's schema: the last migration
+	// applied. Only tests open a database at an older version.
+	schema int
+
 	// Now returns the current time. It is time.Now unless a test replaces
 	// it before the DB is used.
 	Now func() time.Time
@@ -142,10 +146,12 @@ func (db *DB) migrate(ctx context.Context, upTo int) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, v, base); err != nil {
 				return fmt.Errorf("migrate %s: %w", base, err)
 			}
+			latest = max(latest, v)
 		}
 		if latest > known {
 			return cable.Errorf(cable.EINTERNAL, "records schema version %d is newer than this program knows (%d)", latest, known)
 		}
+		db.schema = latest
 		return nil
 	})
 }
@@ -244,9 +250,15 @@ func isConstraint(err error) bool {
 }
 
 // TamperText overwrites the stored text of a cable, bypassing every rule
-// of the store. It exists for tests of Verify only.
+// of the store, in the column the row keeps it in (body, or search_text
+// when the row has no body and text is valid UTF-8 without NUL). It exists
+// for tests of Verify only.
 func (db *DB) TamperText(id string, text []byte) error {
-	tag, err := db.pool.Exec(context.Background(), `UPDATE cables SET body = $1 WHERE id = $2`, text, id)
+	search := searchText(text)
+	tag, err := db.pool.Exec(context.Background(), `UPDATE cables SET
+		body = CASE WHEN body IS NULL AND $3 THEN NULL ELSE $1::bytea END,
+		search_text = CASE WHEN body IS NULL AND $3 THEN $4 ELSE search_text END
+		WHERE id = $2`, text, id, search == string(text), search)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func (db *DB) Release(ctx context.Context, reqs []*cable.ReleaseRequest) error {
 				return fmt.Errorf("release %s: render: %w", c.ID, err)
 			}
 			sum := cable.SHA256Hex(text)
-			stored, err := queueCable(&b, c, text, sum, cable.OriginReleased, now)
+			stored, err := db.queueCable(&b, c, text, sum, cable.OriginReleased, now)
 			if err != nil {
 				return err
 			}
@@ -148,15 +148,29 @@ func reserve(ctx context.Context, tx pgx.Tx, keys []counterKey) ([]int, error) {
 	return out, nil
 }
 
+// storedText is a cable's text as its row keeps it: body when the row
+// has one, otherwise search_text, which is then the text itself.
+func storedText(body []byte, search string) []byte {
+	if body != nil {
+		return body
+	}
+	return []byte(search)
+}
+
 // searchText is text as PostgreSQL text can hold it: valid UTF-8, no NUL.
 func searchText(b []byte) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", " ")
 }
 
+// textOnceFrom is the schema version from which a cable row keeps its
+// text once: body only when search_text is not the text, and paragraphs
+// as spans of the text.
+const textOnceFrom = 3
+
 // queueCable queues the inserts of the cable row, its tags and references
 // on b, and returns the cable as stored: without the per-station receipt
 // and distribution, references unresolved.
-func queueCable(b *pgx.Batch, c *cable.Cable, text []byte, sum string, origin cable.Origin, now time.Time) (*cable.Cable, error) {
+func (db *DB) queueCable(b *pgx.Batch, c *cable.Cable, text []byte, sum string, origin cable.Origin, now time.Time) (*cable.Cable, error) {
 	year, station, serial, err := cable.RecordKey(c, origin)
 	if err != nil {
 		return nil, err
@@ -166,18 +180,30 @@ func queueCable(b *pgx.Batch, c *cable.Cable, text []byte, sum string, origin ca
 	for i := range stored.References {
 		stored.References[i].ID = ""
 	}
-	js, err := json.Marshal(stored)
+	forJSON, spans, body, search := stored, "", text, searchText(text)
+	if db.schema >= textOnceFrom {
+		forJSON, spans = cable.CutParagraphs(stored, text)
+		if search == string(text) {
+			body = nil
+		}
+	}
+	js, err := json.Marshal(forJSON)
 	if err != nil {
 		return nil, cable.Errorf(cable.EINVALID, "cable %s cannot be stored as JSON: %v", c.ID, err)
 	}
 	captions, _ := json.Marshal(c.Captions)
 	handling, _ := json.Marshal(c.Handling)
 	tagsJSON, _ := json.Marshal(c.Tags)
+	args := []any{c.ID, station, year, serial, utc(c.DTG), int(c.Precedence), int(c.Classification), cable.CaptionMask(c.Captions),
+		string(captions), string(handling), string(tagsJSON), c.Subject, body, sum, string(js), string(origin), now, search}
+	cols, params := ``, ``
+	if db.schema >= textOnceFrom {
+		cols, params = `, text_spans`, `, $19`
+		args = append(args, spans)
+	}
 	b.Queue(`INSERT INTO cables (id, station, year, serial, dtg, precedence, classification, caption_mask,
-		captions, handling, tags, subject, body, sha256, cable_json, origin, stored_at, search_text)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		c.ID, station, year, serial, utc(c.DTG), int(c.Precedence), int(c.Classification), cable.CaptionMask(c.Captions),
-		string(captions), string(handling), string(tagsJSON), c.Subject, text, sum, string(js), string(origin), now, searchText(text))
+		captions, handling, tags, subject, body, sha256, cable_json, origin, stored_at, search_text`+cols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18`+params+`)`, args...)
 	seen := map[string]bool{}
 	for _, t := range c.Tags {
 		t = strings.ToUpper(strings.TrimSpace(t))
@@ -303,7 +329,7 @@ func (db *DB) Receive(ctx context.Context, arrivals []*cable.Arrival) error {
 				if origin == "" {
 					origin = cable.OriginReceived
 				}
-				if _, err := queueCable(&b, a.Cable, a.Text, sum, origin, now); err != nil {
+				if _, err := db.queueCable(&b, a.Cable, a.Text, sum, origin, now); err != nil {
 					return err
 				}
 				heldHere[id] = sum

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) cable.Records) {
 		{"Receive/OwnRelease", s.receiveOwnRelease},
 		{"Receive/Invalid", s.receiveInvalid},
 		{"Receive/Historical", s.receiveHistorical},
+		{"Receive/TextByteForByte", s.receiveTextByteForByte},
 		{"Cable/NotFound", s.cableNotFound},
 		{"FindCables/Bounds", s.findBounds},
 		{"FindCables/Inbox", s.findInbox},
@@ -510,6 +512,41 @@ func (s *suite) receiveOwnRelease(t *testing.T, r cable.Records) {
 	}
 	if ps, err := r.PendingTransmissions(ctx, 10); err != nil || len(ps) != 1 || ps[0].Destination != "LONDON" {
 		t.Errorf("pending after receipt: %v, %v", ps, err)
+	}
+}
+
+// A text is kept byte for byte, whatever its bytes, and the cable's
+// paragraphs come back whole, whether the text holds them or not: a store
+// may keep each only once.
+func (s *suite) receiveTextByteForByte(t *testing.T, r cable.Records) {
+	plain := foreign("LONDON", 1, feb, "Plain", "Wheat is short this winter.")
+	plain.Paragraphs = append(plain.Paragraphs, cable.Paragraph{Number: 2, Classification: cable.Confidential, Text: "Wheat is short this winter."})
+	a := arrival(t, plain, "STATE", feb, "EUR")
+	// A text that is not UTF-8 and holds a NUL, as an old teleprinter
+	// tape or another system may send, whose paragraphs it does not hold
+	// word for word.
+	odd := foreign("LONDON", 2, feb, "Odd bytes", "Barley is plentiful.")
+	b := arrival(t, odd, "STATE", feb, "EUR")
+	b.Text = bytes.Replace(b.Text, []byte("Barley is plentiful."), []byte("Barley \xe9t\xe9 is plentiful."), 1)
+	b.Text = append(b.Text, "\xff\x00 BARLEY\n"...)
+	b.SHA256 = cable.SHA256Hex(b.Text)
+	receive(t, r, a, b)
+	for _, x := range []*cable.Arrival{a, b} {
+		rec := record(t, r, x.Cable.ID)
+		if !bytes.Equal(rec.Text, x.Text) || rec.SHA256 != x.SHA256 {
+			t.Errorf("%s: text %q (%s), want %q (%s)", x.Cable.ID, rec.Text, rec.SHA256, x.Text, x.SHA256)
+		}
+		if !reflect.DeepEqual(rec.Cable.Paragraphs, x.Cable.Paragraphs) {
+			t.Errorf("%s: paragraphs %+v, want %+v", x.Cable.ID, rec.Cable.Paragraphs, x.Cable.Paragraphs)
+		}
+	}
+	if hits, n := find(t, r, all(cable.CableFilter{Query: "barley"})); n != 1 || hits[0].ID != odd.ID {
+		t.Errorf("search for a word of the odd text: %d hits %v", n, ids(hits))
+	}
+	rep, err := r.Verify(ctx)
+	must(t, err)
+	if rep.Cables != 2 || len(rep.Problems) != 0 {
+		t.Errorf("Verify: %+v", rep)
 	}
 }
 
