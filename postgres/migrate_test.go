@@ -137,3 +137,53 @@ func TestOverdueUsesIndex(t *testing.T) {
 	}
 	t.Logf("plan:\n%s", plan)
 }
+
+// From schema version 3 a cable row keeps its text once: the same cables
+// take less room than at version 2, which kept it three times.
+func TestTextKeptOnceSize(t *testing.T) {
+	var cs []*cable.Cable
+	for i := range 500 {
+		c := storetest.Cable("MOSCOW", feb, "size", storetest.Text(1000, i))
+		for p := 2; p <= 4; p++ {
+			c.Paragraphs = append(c.Paragraphs, cable.Paragraph{Number: p, Classification: cable.Confidential, Text: storetest.Text(1000, i*4+p)})
+		}
+		cs = append(cs, c)
+	}
+	perCable := map[int]int64{}
+	for _, v := range []int{2, 3} {
+		textBytes := 0
+		dsn := freshDSN(t)
+		db, err := postgres.OpenVersion(ctx, dsn, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(cs); i += 100 {
+			batch := make([]*cable.Cable, 0, 100)
+			for _, c := range cs[i : i+100] {
+				batch = append(batch, c.Clone())
+			}
+			for _, r := range storetest.Release(t, db, batch...) {
+				textBytes += len(r.Record.Text)
+			}
+		}
+		db.Close()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total, rows int64
+		if _, err := conn.Exec(ctx, `VACUUM cables`); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, `SELECT pg_total_relation_size('cables'), (SELECT sum(pg_column_size(c.*)) FROM cables c)`).Scan(&total, &rows); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close(ctx)
+		perCable[v] = total / int64(len(cs))
+		t.Logf("schema version %d: %d bytes a cable of %d bytes of text, with its indexes and TOAST; rows %d bytes",
+			v, total/int64(len(cs)), textBytes/len(cs), rows/int64(len(cs)))
+	}
+	if perCable[3] > perCable[2]*9/10 {
+		t.Errorf("version 3 keeps %d bytes a cable, version 2 %d: want at least a tenth less", perCable[3], perCable[2])
+	}
+}
