@@ -11,12 +11,14 @@ import (
 // that a store need not keep it a second time in the cable it stores
 // beside the text. Spans are one span per paragraph, in order, separated
 // by commas: "off+len" when the paragraph's text is the text's bytes
-// [off, off+len), "-" when it is not found there and is kept in the
-// stored cable. "" (rows written before spans) keeps every paragraph.
+// [off, off+len), "-" when it is not found there and stays in the stored
+// cable. "" (what a store wrote before it kept spans) pastes nothing: every
+// paragraph is in the stored cable.
 
-// CutParagraphs returns a copy of c to store beside text, with each
+// CutParagraphs returns the cable to store beside text, with each
 // paragraph's text that text holds word for word left out, and the spans
-// that put them back (PasteParagraphs). c is not changed.
+// that put them back (PasteParagraphs). c is not changed: a cable with
+// paragraphs comes back as a copy, one without as c itself.
 func CutParagraphs(c *Cable, text []byte) (*Cable, string) {
 	if len(c.Paragraphs) == 0 {
 		return c, ""
