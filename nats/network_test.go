@@ -551,8 +551,21 @@ func TestDiskBudget(t *testing.T) {
 	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
 	waitFor(t, "MOSCOW's alert", func() bool { return alerted("MOSCOW", "next hop WAR refused custody: no space") })
 	waitFor(t, "WAR's alert", func() bool { return alerted("WAR", "disk budget") })
-	atWar, atMoscow := streamTransmissions(t, n.war), streamTransmissions(t, n.moscow)
+	// A batch being handed on is held at both hops for a moment (stored
+	// at WAR, not yet let go at MOSCOW), never at neither: wait for the
+	// hand-overs under way to settle.
+	var atWar, atMoscow uint64
+	settled := func() bool {
+		atWar, atMoscow = streamTransmissions(t, n.war), streamTransmissions(t, n.moscow)
+		return atWar+atMoscow == 100 && atMoscow > 0
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !settled() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
 	t.Logf("WAR holds %d, MOSCOW %d; alerts %v", atWar, atMoscow, alerts)
+	mu.Unlock()
 	if atWar+atMoscow != 100 || atMoscow == 0 {
 		t.Errorf("WAR holds %d and MOSCOW %d, want 100 between them, some at MOSCOW", atWar, atMoscow)
 	}
