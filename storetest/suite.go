@@ -526,7 +526,10 @@ func (s *suite) receiveTextByteForByte(t *testing.T, r cable.Records) {
 	// tape or another system may send, whose paragraphs it does not hold
 	// word for word.
 	odd := foreign("LONDON", 2, feb, "Odd bytes", "Barley is plentiful.")
+	odd.Paragraphs = append(odd.Paragraphs, cable.Paragraph{Number: 2, Classification: cable.Confidential, Text: "Oats are short."})
 	b := arrival(t, odd, "STATE", feb, "EUR")
+	// The first paragraph is not in the text as it was written; the
+	// second is, after bytes that are not UTF-8.
 	b.Text = bytes.Replace(b.Text, []byte("Barley is plentiful."), []byte("Barley \xe9t\xe9 is plentiful."), 1)
 	b.Text = append(b.Text, "\xff\x00 BARLEY\n"...)
 	b.SHA256 = cable.SHA256Hex(b.Text)
