@@ -22,8 +22,9 @@ import (
 // All of it is read in one round trip, in one read-only transaction.
 func (db *DB) Cable(ctx context.Context, id string) (*cable.Record, error) {
 	rec := &cable.Record{}
+	rawCol, searchCol, spansCol := db.textColumns("")
 	err := db.readBatch(ctx, func(b *pgx.Batch) {
-		b.Queue(`SELECT cable_json, text_spans, body, search_text, sha256, origin, stored_at FROM cables WHERE id = $1`, id)
+		b.Queue(`SELECT cable_json, `+spansCol+`, `+rawCol+`, `+searchCol+`, sha256, origin, stored_at FROM cables WHERE id = $1`, id)
 		b.Queue(`SELECT station, at, control_number, action, info FROM receipts WHERE cable_id = $1 ORDER BY station COLLATE "C"`, id)
 		b.Queue(transmissionsQuery, []string{id})
 		b.Queue(referencesQuery, id)
@@ -32,15 +33,16 @@ func (db *DB) Cable(ctx context.Context, id string) (*cable.Record, error) {
 			   OR (r.cand2 = $1 AND NOT EXISTS (SELECT 1 FROM cables x WHERE x.id = r.cand1)))
 			ORDER BY 1`, id)
 	}, func(br pgx.BatchResults) error {
-		var js, spans, search string
-		var body []byte
-		err := br.QueryRow().Scan(&js, &spans, &body, &search, &rec.SHA256, &rec.Origin, &rec.StoredAt)
+		var js, spans string
+		var raw []byte
+		var search *string
+		err := br.QueryRow().Scan(&js, &spans, &raw, &search, &rec.SHA256, &rec.Origin, &rec.StoredAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return cable.Errorf(cable.ENOTFOUND, "no cable %s", id)
 		} else if err != nil {
 			return fmt.Errorf("cable %s: %w", id, err)
 		}
-		rec.StoredAt, rec.Text = rec.StoredAt.UTC(), storedText(body, search)
+		rec.StoredAt, rec.Text = rec.StoredAt.UTC(), storedText(raw, search)
 		if err := json.Unmarshal([]byte(js), &rec.Cable); err != nil {
 			return fmt.Errorf("cable %s: stored JSON: %w", id, err)
 		}
@@ -405,8 +407,9 @@ func (db *DB) PendingTransmissions(ctx context.Context, limit int) ([]*cable.Tra
 		limit = 100
 	}
 	var out []*cable.Transmission
+	rawCol, searchCol, _ := db.textColumns("c.")
 	err := db.read(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT t.cable_id, c.station, t.destination, c.precedence, c.body, c.search_text, c.sha256, t.queued_at
+		rows, err := tx.Query(ctx, `SELECT t.cable_id, c.station, t.destination, c.precedence, `+rawCol+`, `+searchCol+`, c.sha256, t.queued_at
 			FROM transmissions t JOIN cables c ON c.id = t.cable_id
 			WHERE t.state = 'queued'
 			ORDER BY c.precedence, t.queued_at, c.n, t.ord
@@ -418,12 +421,12 @@ func (db *DB) PendingTransmissions(ctx context.Context, limit int) ([]*cable.Tra
 		for rows.Next() {
 			var t cable.Transmission
 			var prec int16
-			var body []byte
-			var search string
-			if err := rows.Scan(&t.CableID, &t.Origin, &t.Destination, &prec, &body, &search, &t.SHA256, &t.QueuedAt); err != nil {
+			var raw []byte
+			var search *string
+			if err := rows.Scan(&t.CableID, &t.Origin, &t.Destination, &prec, &raw, &search, &t.SHA256, &t.QueuedAt); err != nil {
 				return fmt.Errorf("pending transmissions: %w", err)
 			}
-			t.Precedence, t.QueuedAt, t.Text = cable.Precedence(prec), t.QueuedAt.UTC(), storedText(body, search)
+			t.Precedence, t.QueuedAt, t.Text = cable.Precedence(prec), t.QueuedAt.UTC(), storedText(raw, search)
 			out = append(out, &t)
 		}
 		return rows.Err()

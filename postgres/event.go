@@ -214,19 +214,21 @@ func (db *DB) Events(ctx context.Context, f cable.EventFilter) ([]*cable.Event, 
 func (db *DB) Verify(ctx context.Context) (*cable.VerifyReport, error) {
 	rep := &cable.VerifyReport{Problems: []string{}}
 	err := db.read(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, body, search_text, sha256 FROM cables ORDER BY n`)
+		rawCol, searchCol, _ := db.textColumns("")
+		rows, err := tx.Query(ctx, `SELECT id, `+rawCol+`, `+searchCol+`, sha256 FROM cables ORDER BY n`)
 		if err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
 		for rows.Next() {
-			var id, search, sum string
-			var body []byte
-			if err := rows.Scan(&id, &body, &search, &sum); err != nil {
+			var id, sum string
+			var raw []byte
+			var search *string
+			if err := rows.Scan(&id, &raw, &search, &sum); err != nil {
 				rows.Close()
 				return fmt.Errorf("verify: %w", err)
 			}
 			rep.Cables++
-			if got := cable.SHA256Hex(storedText(body, search)); got != sum {
+			if got := cable.SHA256Hex(storedText(raw, search)); got != sum {
 				rep.Problems = append(rep.Problems, fmt.Sprintf("cable %s: text hashes to %s, stored SHA-256 is %s", id, got, sum))
 			}
 		}

@@ -92,16 +92,16 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	z := storetest.Cable("MOSCOW", feb, "released after the upgrade", "Wheat is short this winter.")
 	storetest.Release(t, db, z)
 	for _, c := range []struct {
-		id, para   string
-		body, once bool
+		id, para  string
+		raw, once bool
 	}{{x.ID, "text", true, false}, {z.ID, "Wheat is short this winter.", false, true}} {
-		var hasBody bool
+		var hasRaw bool
 		var spans, js string
-		if err := conn.QueryRow(ctx, `SELECT body IS NOT NULL, text_spans, cable_json FROM cables WHERE id = $1`, c.id).Scan(&hasBody, &spans, &js); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT raw_text IS NOT NULL, text_spans, cable_json FROM cables WHERE id = $1`, c.id).Scan(&hasRaw, &spans, &js); err != nil {
 			t.Fatal(err)
 		}
-		if hasBody != c.body || (spans != "") != c.once || strings.Contains(js, `"text":"`+c.para+`"`) == c.once {
-			t.Errorf("%s: body kept %v, text_spans %q, cable_json %s", c.id, hasBody, spans, js)
+		if hasRaw != c.raw || (spans != "") != c.once || strings.Contains(js, `"text":"`+c.para+`"`) == c.once {
+			t.Errorf("%s: raw text kept %v, text_spans %q, cable_json %s", c.id, hasRaw, spans, js)
 		}
 	}
 	for _, c := range []*cable.Cable{x, z} {
@@ -141,6 +141,7 @@ func TestOverdueUsesIndex(t *testing.T) {
 // From schema version 3 a cable row keeps its text once: the same cables
 // take less room than at version 2, which kept it three times.
 func TestTextKeptOnceSize(t *testing.T) {
+	dsns := map[int]string{2: freshDSN(t), 3: freshDSN(t)}
 	var cs []*cable.Cable
 	for i := range 500 {
 		c := storetest.Cable("MOSCOW", feb, "size", storetest.Text(1000, i))
@@ -152,7 +153,7 @@ func TestTextKeptOnceSize(t *testing.T) {
 	perCable := map[int]int64{}
 	for _, v := range []int{2, 3} {
 		textBytes := 0
-		dsn := freshDSN(t)
+		dsn := dsns[v]
 		db, err := postgres.OpenVersion(ctx, dsn, v)
 		if err != nil {
 			t.Fatal(err)

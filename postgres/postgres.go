@@ -47,8 +47,8 @@ var migrations embed.FS
 type DB struct {
 	pool *pgxpool.Pool
 
-	// schema is the version of the database's schema: the last migration
-	// applied. Only tests open a database at an older version.
+	// schema is the database's schema version: the highest recorded in
+	// schema_migrations. Only tests open a database at an older version.
 	schema int
 
 	// Now returns the current time. It is time.Now unless a test replaces
@@ -78,11 +78,50 @@ func open(ctx context.Context, dsn string, upTo int) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	if err := db.checkEncoding(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx, upTo); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkEncoding refuses a database, or a connection string, whose text is
+// not UTF-8: cables are written in every script, and a text column in
+// another encoding would refuse or alter what it cannot represent, the
+// text the full-text index reads and, from schema version 3, the only
+// copy of most cables' text.
+func (db *DB) checkEncoding(ctx context.Context) error {
+	var server, client string
+	err := db.pool.QueryRow(ctx, `SELECT current_setting('server_encoding'), current_setting('client_encoding')`).Scan(&server, &client)
+	if err != nil {
+		return fmt.Errorf("connect: encoding: %w", err)
+	}
+	var problems []string
+	if server != "UTF8" {
+		problems = append(problems, fmt.Sprintf("the database's encoding is %s (create it with ENCODING 'UTF8')", server))
+	}
+	if client != "UTF8" {
+		problems = append(problems, fmt.Sprintf("the connection's client_encoding is %s (leave it unset or set it to UTF8)", client))
+	}
+	if len(problems) > 0 {
+		return cable.Errorf(cable.EINVALID, "the records database must hold text as UTF-8: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// textColumns returns, for the schema version, the expressions that read a
+// cable row's text: its raw bytes, its search_text where that is the text
+// (NULL otherwise), and its paragraph spans. prefix qualifies the columns
+// ("c." or "").
+func (db *DB) textColumns(prefix string) (raw, search, spans string) {
+	if db.schema < textOnceFrom {
+		return prefix + "body", "NULL::text", "''"
+	}
+	return prefix + "raw_text", "CASE WHEN " + prefix + "raw_text IS NULL THEN " + prefix + "search_text END", prefix + "text_spans"
 }
 
 // Close closes the pool.
@@ -250,14 +289,15 @@ func isConstraint(err error) bool {
 }
 
 // TamperText overwrites the stored text of a cable, bypassing every rule
-// of the store, in the column the row keeps it in (body, or search_text
-// when the row has no body and text is valid UTF-8 without NUL). It exists
-// for tests of Verify only.
+// of the store, in the column the row keeps it in (raw_text, or
+// search_text when the row has no raw_text and text is valid UTF-8 without
+// NUL). It exists for tests of Verify only.
 func (db *DB) TamperText(id string, text []byte) error {
 	search := searchText(text)
+	raw, _, _ := db.textColumns("")
 	tag, err := db.pool.Exec(context.Background(), `UPDATE cables SET
-		body = CASE WHEN body IS NULL AND $3 THEN NULL ELSE $1::bytea END,
-		search_text = CASE WHEN body IS NULL AND $3 THEN $4 ELSE search_text END
+		`+raw+` = CASE WHEN `+raw+` IS NULL AND $3 THEN NULL ELSE $1::bytea END,
+		search_text = CASE WHEN `+raw+` IS NULL AND $3 THEN $4 ELSE search_text END
 		WHERE id = $2`, text, id, search == string(text), search)
 	if err != nil {
 		return err

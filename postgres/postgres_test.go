@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -114,6 +115,13 @@ func TestOpenMigratesOnce(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil || n != version || n < 1 {
 		t.Errorf("schema_migrations: %d rows up to version %d, %v", n, version, err)
 	}
+	// A cable released after opening a database migrated before is kept
+	// in the latest form: once.
+	storetest.Release(t, db, storetest.Cable("MOSCOW", feb, "after the reopen", "Wheat is short."))
+	var once bool
+	if err := conn.QueryRow(ctx, `SELECT raw_text IS NULL AND text_spans <> '' FROM cables WHERE id = '2026MOSCOW00002'`).Scan(&once); err != nil || !once {
+		t.Errorf("a cable released after the reopen is not kept once: %v, %v", once, err)
+	}
 	if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', now())`); err != nil {
 		t.Fatal(err)
 	}
@@ -183,5 +191,48 @@ func TestBinaryText(t *testing.T) {
 	ss, n, err := db.FindCables(ctx, cable.CableFilter{MaxClassification: cable.TopSecret, Query: "neurotic"})
 	if err != nil || n != 1 || len(ss) != 1 {
 		t.Fatalf("search: %v, %d, %v", ss, n, err)
+	}
+}
+
+// A database or a connection whose text is not UTF-8 is refused at open,
+// with every problem named, before anything is written.
+func TestOpenRefusesTextNotUTF8(t *testing.T) {
+	if testDSN == "" {
+		t.Skip("CABLE_TEST_POSTGRES is not set")
+	}
+	conn, err := pgx.Connect(ctx, testDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("cable_latin1_%016x", rand.Uint64())
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, `DROP DATABASE `+name+` WITH (FORCE)`)
+	u, err := url.Parse(testDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	q.Set("client_encoding", "LATIN1")
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String())
+	if err == nil {
+		db.Close()
+		t.Fatal("a LATIN1 database opened")
+	}
+	if cable.ErrorCode(err) != cable.EINVALID || !strings.Contains(err.Error(), "encoding is LATIN1") || !strings.Contains(err.Error(), "client_encoding is LATIN1") {
+		t.Errorf("error %v, want EINVALID naming both encodings", err)
+	}
+	other, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	var tables int
+	if err := other.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("%d tables written before the refusal, %v", tables, err)
 	}
 }

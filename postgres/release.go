@@ -148,13 +148,14 @@ func reserve(ctx context.Context, tx pgx.Tx, keys []counterKey) ([]int, error) {
 	return out, nil
 }
 
-// storedText is a cable's text as its row keeps it: body when the row
-// has one, otherwise search_text, which is then the text itself.
-func storedText(body []byte, search string) []byte {
-	if body != nil {
-		return body
+// storedText is a cable's text as its row keeps it (see textColumns): its
+// raw bytes when the row has them, otherwise search_text, which is then
+// the text itself.
+func storedText(raw []byte, search *string) []byte {
+	if raw != nil || search == nil {
+		return raw
 	}
-	return []byte(search)
+	return []byte(*search)
 }
 
 // searchText is text as PostgreSQL text can hold it: valid UTF-8, no NUL.
@@ -163,8 +164,8 @@ func searchText(b []byte) string {
 }
 
 // textOnceFrom is the schema version from which a cable row keeps its
-// text once: body only when search_text is not the text, and paragraphs
-// as spans of the text.
+// text once: raw_text only when search_text is not the text, and
+// paragraphs as spans of the text.
 const textOnceFrom = 3
 
 // queueCable queues the inserts of the cable row, its tags and references
@@ -180,11 +181,11 @@ func (db *DB) queueCable(b *pgx.Batch, c *cable.Cable, text []byte, sum string, 
 	for i := range stored.References {
 		stored.References[i].ID = ""
 	}
-	forJSON, spans, body, search := stored, "", text, searchText(text)
+	forJSON, spans, raw, search := stored, "", text, searchText(text)
 	if db.schema >= textOnceFrom {
 		forJSON, spans = cable.CutParagraphs(stored, text)
 		if search == string(text) {
-			body = nil
+			raw = nil
 		}
 	}
 	js, err := json.Marshal(forJSON)
@@ -195,14 +196,15 @@ func (db *DB) queueCable(b *pgx.Batch, c *cable.Cable, text []byte, sum string, 
 	handling, _ := json.Marshal(c.Handling)
 	tagsJSON, _ := json.Marshal(c.Tags)
 	args := []any{c.ID, station, year, serial, utc(c.DTG), int(c.Precedence), int(c.Classification), cable.CaptionMask(c.Captions),
-		string(captions), string(handling), string(tagsJSON), c.Subject, body, sum, string(js), string(origin), now, search}
+		string(captions), string(handling), string(tagsJSON), c.Subject, raw, sum, string(js), string(origin), now, search}
+	rawCol, _, _ := db.textColumns("")
 	cols, params := ``, ``
 	if db.schema >= textOnceFrom {
 		cols, params = `, text_spans`, `, $19`
 		args = append(args, spans)
 	}
 	b.Queue(`INSERT INTO cables (id, station, year, serial, dtg, precedence, classification, caption_mask,
-		captions, handling, tags, subject, body, sha256, cable_json, origin, stored_at, search_text`+cols+`)
+		captions, handling, tags, subject, `+rawCol+`, sha256, cable_json, origin, stored_at, search_text`+cols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18`+params+`)`, args...)
 	seen := map[string]bool{}
 	for _, t := range c.Tags {
