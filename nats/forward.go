@@ -283,13 +283,7 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	if err := p.handle(ctx, gone, trs); err != nil {
 		p.log.Warn("nats: forward handler failed; custody of what was forwarded has passed all the same, what was refused is kept to be refused again",
 			"forwarded", len(done), "refused", len(refused), "err", err)
-		delay := t.opts.RetryDelay
-		if ctx.Err() != nil {
-			delay = 0
-		}
-		for _, m := range gone {
-			p.nak(m, delay)
-		}
+		p.handBack(ctx, gone)
 		return nil
 	}
 	return p.ack(ctx, gone)

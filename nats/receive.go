@@ -472,6 +472,19 @@ func (p *puller) nak(m jetstream.Msg, delay time.Duration) {
 	}
 }
 
+// handBack hands msgs back after the handler failed on them: delivered
+// again after RetryDelay, or at once when shutting down, so that the next
+// receiver has them.
+func (p *puller) handBack(ctx context.Context, msgs []jetstream.Msg) {
+	delay := p.t.opts.RetryDelay
+	if ctx.Err() != nil {
+		delay = 0
+	}
+	for _, m := range msgs {
+		p.nak(m, delay)
+	}
+}
+
 // next takes up to max messages from the front of l.held.
 func (l *lane) next(max int) []jetstream.Msg {
 	n := min(len(l.held), max)
@@ -487,16 +500,11 @@ func (l *lane) next(max int) []jetstream.Msg {
 // errors.
 func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetstream.Msg, trs []*cable.Transmission) error {
 	if err := p.handle(ctx, msgs, trs); err != nil {
-		delay := p.t.opts.RetryDelay
-		if ctx.Err() != nil {
-			delay = 0 // shutting down: let the next receiver have it at once
-		} else {
+		if ctx.Err() == nil {
 			p.log.Warn("nats: handler refused batch; it will be delivered again",
-				"precedence", pr.String(), "count", len(trs), "first", trs[0].CableID, "retry_in", delay, "err", err)
+				"precedence", pr.String(), "count", len(trs), "first", trs[0].CableID, "retry_in", p.t.opts.RetryDelay, "err", err)
 		}
-		for _, m := range msgs {
-			p.nak(m, delay)
-		}
+		p.handBack(ctx, msgs)
 		return nil
 	}
 	if len(trs) == 1 && trs[0].Incomplete {
