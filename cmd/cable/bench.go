@@ -33,6 +33,19 @@ type benchResult struct {
 	Cables    int     `json:"cables"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
+	// CPUPerCable is the process's CPU time, user and system, over the
+	// measured part divided by Cables, in milliseconds (0: not measured).
+	CPUPerCable float64 `json:"cpu_ms_per_cable,omitempty"`
+}
+
+// cpuPerCable is the process CPU time used since from, a cable of n, in
+// milliseconds.
+func cpuPerCable(from time.Duration, n int) float64 {
+	used := processCPU() - from
+	if from == 0 || used <= 0 || n <= 0 {
+		return 0
+	}
+	return float64(used.Microseconds()) / 1000 / float64(n)
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -101,7 +114,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				when string
 				benchResult
 			}{{"before", nb.RawBefore}, {"", nb.Cables}, {"after", nb.Raw}} {
-				fmt.Fprintf(stdout, "  %-72s %8.0f cables/s  (%.2fs)\n", strings.TrimSpace(r.Name+" "+r.when), r.PerSecond, r.Seconds)
+				fmt.Fprintf(stdout, "  %-72s %8.0f cables/s  (%.2fs, %.2f ms CPU a cable)\n", strings.TrimSpace(r.Name+" "+r.when), r.PerSecond, r.Seconds, r.CPUPerCable)
 			}
 			fmt.Fprintf(stdout, "  ours / raw (mean of before and after): %.2f\n", nb.Ratio)
 		}

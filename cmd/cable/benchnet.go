@@ -172,6 +172,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 		return nil, err
 	}
 	defer stopWatch()
+	cpu0 := processCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
@@ -215,6 +216,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 		time.Sleep(5 * time.Millisecond)
 	}
 	secs := time.Since(start).Seconds()
+	cpu := cpuPerCable(cpu0, n)
 	if err := stopWatch(); err != nil {
 		return nil, err
 	}
@@ -226,7 +228,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 		}
 		byPrec[r.prec] = append(byPrec[r.prec], at.Sub(r.at))
 	}
-	out.Cables = benchResult{Name: "release at MOSCOW to stored at STATE via WAR (sealed, synced custody)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs}
+	out.Cables = benchResult{Name: "release at MOSCOW to stored at STATE via WAR (sealed, synced custody)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs, CPUPerCable: cpu}
 	for prec, ds := range byPrec {
 		out.Latency[prec.String()] = newLatency(ds)
 	}
@@ -283,6 +285,7 @@ func benchRawAcross(ctx context.Context, nw *network, text []byte, n int) (bench
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	cpu0 := processCPU()
 	start := time.Now()
 	for range n {
 		if _, err := js.PublishAsync("rawbench.STATE", text, jetstream.WithStallWait(30*time.Second)); err != nil {
@@ -295,7 +298,7 @@ func benchRawAcross(ctx context.Context, nw *network, text []byte, n int) (bench
 		return benchResult{}, fmt.Errorf("acks not all in after 10 minutes")
 	}
 	secs := time.Since(start).Seconds()
-	return benchResult{Name: "raw JetStream publish MOSCOW client -> STATE stream (synced, async)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs}, nil
+	return benchResult{Name: "raw JetStream publish MOSCOW client -> STATE stream (synced, async)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs, CPUPerCable: cpuPerCable(cpu0, n)}, nil
 }
 
 // benchFlashBehind stops the relay, queues backlog ROUTINE cables at the

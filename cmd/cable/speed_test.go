@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -175,6 +176,9 @@ func TestBenchNetworkSmall(t *testing.T) {
 	}
 	if nb.Cables.Cables != 40 || nb.Cables.PerSecond <= 0 || nb.Raw.PerSecond <= 0 || nb.RawBefore.PerSecond <= 0 || nb.Ratio <= 0 {
 		t.Errorf("figures: %+v", nb)
+	}
+	if runtime.GOOS == "linux" && (nb.Cables.CPUPerCable <= 0 || nb.Raw.CPUPerCable <= 0) {
+		t.Errorf("CPU a cable not measured: ours %v ms, raw %v ms", nb.Cables.CPUPerCable, nb.Raw.CPUPerCable)
 	}
 	n := 0
 	for _, l := range nb.Latency {

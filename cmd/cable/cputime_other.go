@@ -1,0 +1,8 @@
+//go:build !unix
+
+package main
+
+import "time"
+
+// processCPU is not measured here: benchmarks report no CPU time.
+func processCPU() time.Duration { return 0 }
