@@ -48,6 +48,10 @@ type Config struct {
 	// WatchInterval is how often the speed-of-service watch looks for
 	// overdue transmissions; 30 seconds when zero.
 	WatchInterval time.Duration
+	// ReleaseGather is how long a release transaction is held open, at
+	// most, for releases still on their way (see releaseLoop); 10
+	// milliseconds when zero, none when negative.
+	ReleaseGather time.Duration
 }
 
 // Centre is a message centre for one or more stations.
@@ -67,6 +71,7 @@ type Centre struct {
 	sectionLimit int
 	replayWindow time.Duration
 	watchEvery   time.Duration
+	gather       time.Duration
 	// unsealable holds the transmissions (cable and destination) the
 	// centre could not seal and that wait in the outbox, so that the
 	// operator is alerted once, not at every pass, and so that they do not
@@ -78,7 +83,11 @@ type Centre struct {
 	untrusted sync.Map
 
 	releases chan *pendingRelease
-	kick     chan struct{}
+	// preparing counts the releases being checked and rendered, on their
+	// way to releases: the release loop waits a moment for them so that
+	// they commit together.
+	preparing atomic.Int64
+	kick      chan struct{}
 	// moved carries, from the forwarders to hopLoop, the cables that have
 	// passed to a next hop, so that recording where they are never holds
 	// a forwarder up behind the records' writer.
@@ -113,6 +122,7 @@ func New(cfg Config) (*Centre, error) {
 		stations: cfg.Stations, hosted: map[string]bool{}, log: cfg.Logger, metrics: cfg.Metrics,
 		now: cfg.Now, ttl: cfg.SessionTTL, sealer: cfg.Sealer,
 		sectionLimit: cfg.SectionLimit, replayWindow: cfg.ReplayWindow, watchEvery: cfg.WatchInterval,
+		gather:   cfg.ReleaseGather,
 		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1),
 		moved: make(chan []*cable.Transmission, 256), unsealable: map[string]bool{},
 	}
@@ -133,6 +143,9 @@ func New(cfg Config) (*Centre, error) {
 	}
 	if c.replayWindow <= 0 {
 		c.replayWindow = 30 * 24 * time.Hour
+	}
+	if c.gather == 0 {
+		c.gather = defaultReleaseGather
 	}
 	if c.watchEvery <= 0 {
 		c.watchEvery = 30 * time.Second
