@@ -24,6 +24,79 @@ func TestIsNormalParagraph(t *testing.T) {
 	})
 }
 
+// collapseByFields is collapseParagraph as it was first written, line by
+// line with strings.Fields: the definition the one-pass version keeps to.
+func collapseByFields(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.Join(strings.Fields(l), " ")
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestCollapseParagraph checks the one-pass collapse against the line by
+// line definition, on texts made of the characters where they could part.
+func TestCollapseParagraph(t *testing.T) {
+	runes := []rune{'a', 'Z', '1', '.', ' ', ' ', '\n', '\n', '\r', '\r', '\t', '\v', '\f', 0x85, 0xA0, 0x2028, 0x3000, 'é', 0xFFFD}
+	rapid.Check(t, func(t *rapid.T) {
+		rs := rapid.SliceOfN(rapid.SampledFrom(runes), 0, 16).Draw(t, "runes")
+		s := string(rs)
+		if rapid.Bool().Draw(t, "invalid utf-8") {
+			i := rapid.IntRange(0, len(s)).Draw(t, "at")
+			s = s[:i] + "\xff" + s[i:]
+		}
+		if got, want := collapseParagraph(s), collapseByFields(s); got != want {
+			t.Fatalf("collapseParagraph(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+func FuzzCollapseParagraph(f *testing.F) {
+	for _, s := range []string{"", " a  b ", "a\r\n\r\nb", "\xff \u2028x\u00a0", "a\rb\n\n c \n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := collapseParagraph(s), collapseByFields(s); got != want {
+			t.Fatalf("collapseParagraph(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// untidyParagraph is about 4 KB of paragraph text as pasted from elsewhere:
+// lines broken with CRLF, doubled spaces, indentation.
+func untidyParagraph() string {
+	var b strings.Builder
+	for i := 0; b.Len() < 4096; i++ {
+		b.WriteString("  the embassy  reports that the ministry of foreign affairs has taken note\r\n")
+		if i%5 == 4 {
+			b.WriteString("\r\n")
+		}
+	}
+	return b.String()
+}
+
+func BenchmarkCollapseParagraph(b *testing.B) {
+	s := untidyParagraph()
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		collapseParagraph(s)
+	}
+}
+
+// BenchmarkCollapseParagraphBaselineFields is the line by line version on
+// the same text.
+func BenchmarkCollapseParagraphBaselineFields(b *testing.B) {
+	s := untidyParagraph()
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		collapseByFields(s)
+	}
+}
+
 // benchParagraphs is about 4 KB of paragraph text in the normal form, as
 // drafted text mostly is.
 func benchParagraphs() *Cable {

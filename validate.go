@@ -365,16 +365,63 @@ func normalizeParagraph(s string) string {
 	return collapseParagraph(s)
 }
 
+// collapseParagraph returns s with each line's white space collapsed to
+// single spaces between words and trimmed at both ends, and blank lines
+// dropped; "\r\n" ends a line as "\n" does. Bytes that are not UTF-8 are
+// kept as they are. It is one pass over s: what strings.Fields and Join
+// on each line would give.
 func collapseParagraph(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.Join(strings.Fields(l), " ")
-		if l != "" {
-			lines = append(lines, l)
+	var b strings.Builder
+	b.Grow(len(s))
+	// space: white space after a word on this line; newline: a line
+	// ended after some word was written; word: this line has a word.
+	space, newline, word := false, false, false
+	for i := 0; i < len(s); {
+		if s[i] == '\n' {
+			newline = newline || b.Len() > 0
+			space, word = false, false
+			i++
+			continue
 		}
+		if n := spaceAt(s, i); n > 0 {
+			space = word
+			i += n
+			continue
+		}
+		// A word: up to the next white space or the end.
+		j := i + 1
+		for j < len(s) && s[j] != '\n' && spaceAt(s, j) == 0 {
+			j++
+		}
+		switch {
+		case newline:
+			b.WriteByte('\n')
+		case space:
+			b.WriteByte(' ')
+		}
+		b.WriteString(s[i:j])
+		newline, space, word = false, false, true
+		i = j
 	}
-	return strings.Join(lines, "\n")
+	return b.String()
+}
+
+// spaceAt returns the length of the white space character (other than
+// "\n") at s[i], or 0 if there is none there.
+func spaceAt(s string, i int) int {
+	c := s[i]
+	if c < utf8.RuneSelf {
+		switch c {
+		case ' ', '\t', '\v', '\f', '\r':
+			return 1
+		}
+		return 0
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if unicode.IsSpace(r) {
+		return size
+	}
+	return 0
 }
 
 // isNormalParagraph reports whether collapseParagraph leaves s as it is:
