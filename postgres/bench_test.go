@@ -113,6 +113,53 @@ func BenchmarkBaselineRead(b *testing.B) {
 	storetest.ReportCables(b, n)
 }
 
+func BenchmarkOutbox(b *testing.B) {
+	db := open(b, freshDSN(b))
+	defer db.Close()
+	storetest.BenchOutbox(b, db)
+}
+
+// BenchmarkBaselineOutbox reads the first storetest.OutboxPage texts, in
+// the order of an index, from a bare table of storetest.OutboxQueued.
+func BenchmarkBaselineOutbox(b *testing.B) {
+	pool := rawPool(b)
+	if _, err := pool.Exec(ctx, `CREATE TABLE outbox (id text PRIMARY KEY, queued_at bigint NOT NULL, body bytea NOT NULL);
+		CREATE INDEX outbox_queued ON outbox (queued_at)`); err != nil {
+		b.Fatal(err)
+	}
+	var bt pgx.Batch
+	for i, text := range storetest.BenchTexts(storetest.OutboxQueued) {
+		bt.Queue(`INSERT INTO outbox (id, queued_at, body) VALUES ($1, $2, $3)`, fmt.Sprint(i), i, text)
+	}
+	if err := pool.SendBatch(ctx, &bt).Close(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE outbox`); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		rows, err := pool.Query(ctx, `SELECT id, body FROM outbox ORDER BY queued_at LIMIT $1`, storetest.OutboxPage)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			var body []byte
+			if err := rows.Scan(&id, &body); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	storetest.ReportCables(b, n)
+}
+
 func BenchmarkOverdue(b *testing.B) {
 	db := open(b, freshDSN(b))
 	defer db.Close()

@@ -409,11 +409,16 @@ func (db *DB) PendingTransmissions(ctx context.Context, limit int) ([]*cable.Tra
 	var out []*cable.Transmission
 	rawCol, searchCol, _ := db.textColumns("c.")
 	err := db.read(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT t.cable_id, c.station, t.destination, c.precedence, `+rawCol+`, `+searchCol+`, c.sha256, t.queued_at
-			FROM transmissions t JOIN cables c ON c.id = t.cable_id
-			WHERE t.state = 'queued'
-			ORDER BY c.precedence, t.queued_at, c.n, t.ord
-			LIMIT $1`, limit)
+		// The order is found on the keys alone, then the texts of the
+		// page are read, rather than every queued text sorted.
+		rows, err := tx.Query(ctx, `SELECT q.cable_id, c.station, q.destination, q.precedence, `+rawCol+`, `+searchCol+`, c.sha256, q.queued_at
+			FROM (SELECT t.cable_id, t.destination, t.queued_at, t.ord, c.precedence, c.n
+				FROM transmissions t JOIN cables c ON c.id = t.cable_id
+				WHERE t.state = 'queued'
+				ORDER BY c.precedence, t.queued_at, c.n, t.ord
+				LIMIT $1) q
+			JOIN cables c ON c.n = q.n
+			ORDER BY q.precedence, q.queued_at, q.n, q.ord`, limit)
 		if err != nil {
 			return fmt.Errorf("pending transmissions: %w", err)
 		}

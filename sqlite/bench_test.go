@@ -130,6 +130,55 @@ func BenchmarkBaselineRead(b *testing.B) {
 	storetest.ReportCables(b, n)
 }
 
+func BenchmarkOutbox(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "records.db"))
+	defer db.Close()
+	storetest.BenchOutbox(b, db)
+}
+
+// BenchmarkBaselineOutbox reads the first storetest.OutboxPage texts, in
+// the order of an index, from a bare table of storetest.OutboxQueued.
+func BenchmarkBaselineOutbox(b *testing.B) {
+	w, r := rawDB(b)
+	if _, err := w.Exec(`CREATE TABLE outbox (id TEXT PRIMARY KEY, queued_at INTEGER NOT NULL, body BLOB NOT NULL);
+		CREATE INDEX outbox_queued ON outbox (queued_at)`); err != nil {
+		b.Fatal(err)
+	}
+	texts := storetest.BenchTexts(storetest.OutboxQueued)
+	tx, err := w.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, text := range texts {
+		if _, err := tx.Exec(`INSERT INTO outbox (id, queued_at, body) VALUES (?, ?, ?)`, fmt.Sprint(i), i, text); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		rows, err := r.Query(`SELECT id, body FROM outbox ORDER BY queued_at LIMIT ?`, storetest.OutboxPage)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			var body []byte
+			if err := rows.Scan(&id, &body); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	storetest.ReportCables(b, n)
+}
+
 func BenchmarkOverdue(b *testing.B) {
 	db := open(b, filepath.Join(b.TempDir(), "records.db"))
 	defer db.Close()

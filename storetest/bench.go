@@ -165,3 +165,39 @@ func BenchOverdue(b *testing.B, r cable.Records) {
 	}
 	ReportCables(b, n)
 }
+
+// OutboxQueued is how many transmissions wait in the outbox in
+// BenchOutbox, and OutboxPage how many a transmitter's pass reads.
+const (
+	OutboxQueued = 2000
+	OutboxPage   = 512
+)
+
+// BenchOutbox measures PendingTransmissions reading the first OutboxPage
+// of OutboxQueued queued transmissions of about 4 KB, as the transmitter
+// does at each pass while a backlog waits. The metric cables/s counts
+// transmissions read.
+func BenchOutbox(b *testing.B, r cable.Records) {
+	ctx := context.Background()
+	var cs []*cable.Cable
+	for i := range OutboxQueued {
+		cs = append(cs, BenchCable(i))
+		if len(cs) == 100 {
+			Release(b, r, cs...)
+			cs = nil
+		}
+	}
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		ts, err := r.PendingTransmissions(ctx, OutboxPage)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ts) != OutboxPage {
+			b.Fatalf("%d pending, want %d", len(ts), OutboxPage)
+		}
+		n += len(ts)
+	}
+	ReportCables(b, n)
+}
