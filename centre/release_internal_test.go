@@ -39,16 +39,18 @@ func (b *batchSizes) got() []int {
 func TestReleaseLoopGathers(t *testing.T) {
 	rec := &batchSizes{done: make(chan struct{}, 100)}
 	c := &Centre{records: rec, releases: make(chan *pendingRelease, 1024), gather: time.Hour}
-	ctx, cancel := context.WithCancel(context.Background())
-	loopDone := make(chan struct{})
-	go func() { c.releaseLoop(ctx); close(loopDone) }()
-	defer func() { cancel(); <-loopDone }()
-
 	send := func(n int) {
 		for range n {
 			c.releases <- &pendingRelease{req: &cable.ReleaseRequest{}, done: make(chan error, 1)}
 		}
 	}
+	// Eight waiting before the loop starts commit together.
+	send(8)
+	ctx, cancel := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() { c.releaseLoop(ctx); close(loopDone) }()
+	defer func() { cancel(); <-loopDone }()
+
 	commit := func(want ...int) {
 		t.Helper()
 		select {
@@ -61,8 +63,6 @@ func TestReleaseLoopGathers(t *testing.T) {
 		}
 	}
 
-	// Eight waiting at once commit together.
-	send(8)
 	commit(8)
 
 	// The callers come back one by one, as they do when their releases
@@ -83,17 +83,16 @@ func TestReleaseLoopGathers(t *testing.T) {
 	if got := rec.got(); len(got) != 2 {
 		t.Fatalf("committed while two releases were being checked: batches %v", got)
 	}
-	send(1)
 	c.preparing.Store(0)
-	send(1)
-	commit(8, 8, 11)
+	send(1) // wakes the loop, which finds none being checked
+	commit(8, 8, 10)
 
-	// The wait is bounded: a lone release after a batch of eleven commits
+	// The wait is bounded: a lone release after a batch of ten commits
 	// once the gathering time is up.
 	c.gather = 30 * time.Millisecond
 	t0 := time.Now()
 	send(1)
-	commit(8, 8, 11, 1)
+	commit(8, 8, 10, 1)
 	if waited := time.Since(t0); waited < c.gather {
 		t.Errorf("a lone release committed after %v, before the gathering time (%v) was up", waited, c.gather)
 	}
@@ -101,5 +100,5 @@ func TestReleaseLoopGathers(t *testing.T) {
 	// With no gathering, each commits what is waiting.
 	c.gather = -1
 	send(1)
-	commit(8, 8, 11, 1, 1)
+	commit(8, 8, 10, 1, 1)
 }
