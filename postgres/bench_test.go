@@ -137,25 +137,13 @@ func BenchmarkBaselineOutbox(b *testing.B) {
 	if _, err := pool.Exec(ctx, `ANALYZE outbox`); err != nil {
 		b.Fatal(err)
 	}
+	var id string
+	var body []byte
 	n := 0
 	b.ResetTimer()
 	for b.Loop() {
 		rows, err := pool.Query(ctx, `SELECT id, body FROM outbox ORDER BY queued_at LIMIT $1`, storetest.OutboxPage)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-			var id string
-			var body []byte
-			if err := rows.Scan(&id, &body); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			b.Fatal(err)
-		}
+		n += storetest.ReadRows(b, rows, err, &id, &body)
 	}
 	storetest.ReportCables(b, n)
 }
@@ -184,25 +172,13 @@ func BenchmarkBaselineOverdue(b *testing.B) {
 	if _, err := pool.Exec(ctx, `ANALYZE sends`); err != nil {
 		b.Fatal(err)
 	}
+	var id string
+	var q int64
 	n := 0
 	b.ResetTimer()
 	for b.Loop() {
 		rows, err := pool.Query(ctx, `SELECT id, queued_at FROM sends WHERE NOT received AND queued_at < $1 ORDER BY queued_at, id LIMIT 50`, storetest.OverdueHeld)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-			var id string
-			var q int64
-			if err := rows.Scan(&id, &q); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			b.Fatal(err)
-		}
+		n += storetest.ReadRows(b, rows, err, &id, &q)
 	}
 	storetest.ReportCables(b, n)
 }

@@ -157,24 +157,13 @@ func BenchmarkBaselineOutbox(b *testing.B) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
+	var id string
+	var body []byte
 	n := 0
 	b.ResetTimer()
 	for b.Loop() {
 		rows, err := r.Query(`SELECT id, body FROM outbox ORDER BY queued_at LIMIT ?`, storetest.OutboxPage)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-			var id string
-			var body []byte
-			if err := rows.Scan(&id, &body); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			b.Fatal(err)
-		}
+		n += storetest.ReadRows(b, rows, err, &id, &body)
 	}
 	storetest.ReportCables(b, n)
 }
@@ -205,24 +194,13 @@ func BenchmarkBaselineOverdue(b *testing.B) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
+	var id string
+	var q int64
 	n := 0
 	b.ResetTimer()
 	for b.Loop() {
 		rows, err := r.Query(`SELECT id, queued_at FROM sends WHERE received = 0 AND queued_at < ? ORDER BY queued_at, id LIMIT 50`, storetest.OverdueHeld)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-			var id string
-			var q int64
-			if err := rows.Scan(&id, &q); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if err := rows.Close(); err != nil {
-			b.Fatal(err)
-		}
+		n += storetest.ReadRows(b, rows, err, &id, &q)
 	}
 	storetest.ReportCables(b, n)
 }
