@@ -219,6 +219,52 @@ func TestOpenRefusals(t *testing.T) {
 	mustOpen(t, state, good, text)
 }
 
+// Texts across age's 64 KiB chunks open whole, and a sealed cable cut or
+// rearranged at a chunk boundary, where each chunk still authenticates on
+// its own, is refused.
+func TestOpenAcrossChunks(t *testing.T) {
+	moscow, state := station(t, "MOSCOW"), station(t, "STATE")
+	trust(t, moscow, state)
+	trust(t, state, moscow)
+	const chunk = 64 << 10
+	text := bytes.Repeat([]byte("1. (S) THE TEXT RUNS ON.\n"), 3*chunk/25)
+	// The signed content's header takes a few hundred bytes: these sizes
+	// put the plain text's end on, just before and just after a boundary.
+	for n := chunk - 512; n <= chunk+16; n++ {
+		mustOpen(t, state, mustSeal(t, moscow, text[:n], "1946MOSCOW00511", "STATE"), text[:n])
+	}
+	long := text[:2*chunk+1000]
+	s := mustSeal(t, moscow, long, "1946MOSCOW00511", "STATE")
+	mustOpen(t, state, s, long)
+
+	ct := s.Ciphertext
+	end := bytes.Index(ct, []byte("\n--- "))
+	if end < 0 {
+		t.Fatal("no age header end")
+	}
+	payload := end + 1 + bytes.IndexByte(ct[end+1:], '\n') + 1 + 16 // header, then the stream nonce
+	const enc = chunk + 16
+	if n := len(ct) - payload; n <= 2*enc || n > 3*enc {
+		t.Fatalf("payload of %d bytes, want three chunks", n)
+	}
+	c1, c2, c3 := ct[payload:payload+enc], ct[payload+enc:payload+2*enc], ct[payload+2*enc:]
+	join := func(parts ...[]byte) []byte { return bytes.Join(append([][]byte{ct[:payload]}, parts...), nil) }
+	for name, bad := range map[string][]byte{
+		"last chunk cut":      join(c1, c2),
+		"middle chunk cut":    join(c1, c3),
+		"chunks swapped":      join(c2, c1, c3),
+		"last chunk twice":    join(c1, c2, c3, c3),
+		"a byte past the end": join(c1, c2, c3, []byte{0}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			altered := *s
+			altered.Ciphertext, altered.Size = bad, len(bad)
+			_, err := state.Open(&altered)
+			wantRefused(t, err, seal.ErrAltered, cable.EFORBIDDEN)
+		})
+	}
+}
+
 func TestSealRefusesBadInput(t *testing.T) {
 	moscow := station(t, "MOSCOW")
 	_, err := moscow.Seal(nil, "1946LONDON00001", []string{"STATE", "bad"})

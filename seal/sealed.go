@@ -174,16 +174,21 @@ func (k *Keyring) Open(s *Sealed) (text []byte, err error) {
 	for i := len(k.own) - 1; i >= 0; i-- {
 		ids = append(ids, k.sessions.identity(k.own[i].EncryptionKey))
 	}
-	r, err := age.Decrypt(bytes.NewReader(s.Ciphertext), ids...)
+	// Read at an offset, age authenticates the last chunk first and so
+	// knows the plain text's size: it is read into one buffer of that
+	// size. Its streaming reader holds two 64 KiB buffers whatever the
+	// size, and a cable is mostly a few kilobytes: decrypting made most of
+	// the receiving node's garbage.
+	r, size, err := age.DecryptReaderAt(bytes.NewReader(s.Ciphertext), int64(len(s.Ciphertext)), ids...)
 	var noMatch *age.NoIdentityMatchError
 	if errors.As(err, &noMatch) {
 		return nil, fmt.Errorf("cable %s: no key generation of %s opens it: %w", s.CableID, k.station, ErrNotAddressed)
 	} else if err != nil {
 		return nil, fmt.Errorf("cable %s: %v: %w", s.CableID, err, ErrAltered)
 	}
-	plain, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("cable %s: %v: %w", s.CableID, err, ErrAltered)
+	plain := make([]byte, size)
+	if n, err := r.ReadAt(plain, 0); n != len(plain) || (err != nil && err != io.EOF) {
+		return nil, fmt.Errorf("cable %s: %d of %d bytes decrypted: %v: %w", s.CableID, n, len(plain), err, ErrAltered)
 	}
 
 	c, err := parseContent(plain)
