@@ -14,24 +14,68 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // ComputeHash returns the hash that chains e to the event before it: the
 // hex SHA-256 of PrevHash and the event's content (seq, time to the
 // microsecond in UTC, kind, cable, station, actor, detail as JSON with
-// sorted keys). A store sets Seq, At and PrevHash, then Hash =
-// ComputeHash(); changing any stored event breaks every hash after it.
+// sorted keys). A store sets Seq and At, then Chain sets PrevHash and
+// Hash; changing any stored event breaks every hash after it.
 func (e *Event) ComputeHash() string {
 	detail, err := canonicalDetail(e.Detail)
 	if err != nil {
 		// Detail holds only JSON values decoded from or destined for JSON.
 		panic("cable: event detail is not JSON: " + err.Error())
 	}
+	var dj []byte
+	if detail != nil {
+		if dj, err = json.Marshal(detail); err != nil {
+			panic("cable: event detail is not JSON: " + err.Error())
+		}
+	}
+	return e.hash(dj)
+}
+
+// Chain readies e to be appended to a log after the event whose hash is
+// prev: Detail becomes what its JSON form reads back as (numbers as
+// json.Number, structs as maps), PrevHash prev, and Hash what
+// ComputeHash gives. It returns Detail's JSON form, to be stored and read
+// back with DecodeEventDetail; nil when Detail is nil. Seq and At must be
+// set first. A store appends every event through Chain: it costs one
+// round trip through JSON fewer than setting Detail and then calling
+// ComputeHash.
+func (e *Event) Chain(prev string) (detailJSON []byte, err error) {
+	var canonical []byte
+	if e.Detail != nil {
+		b, err := json.Marshal(e.Detail)
+		if err != nil {
+			return nil, Errorf(EINVALID, "event detail is not JSON: %v", err)
+		}
+		d, err := DecodeEventDetail(b)
+		if err != nil {
+			return nil, Errorf(EINVALID, "event detail is not JSON: %v", err)
+		}
+		// d is what ComputeHash reads the detail back as; d reads back
+		// as itself, so its JSON form is the one ComputeHash hashes.
+		if len(d) > 0 {
+			if canonical, err = json.Marshal(d); err != nil {
+				return nil, Errorf(EINTERNAL, "event detail read back is not JSON: %v", err)
+			}
+		}
+		e.Detail, detailJSON = d, b
+	}
+	e.PrevHash = prev
+	e.Hash = e.hash(canonical)
+	return detailJSON, nil
+}
+
+// hash is ComputeHash with the detail's canonical JSON given (nil: none).
+func (e *Event) hash(detail json.RawMessage) string {
 	content := struct {
-		Seq     int64  `json:"seq"`
-		At      string `json:"at"`
-		Kind    string `json:"kind"`
-		CableID string `json:"cable_id"`
-		Station string `json:"station"`
-		Actor   string `json:"actor"`
-		Detail  any    `json:"detail"`
+		Seq     int64           `json:"seq"`
+		At      string          `json:"at"`
+		Kind    string          `json:"kind"`
+		CableID string          `json:"cable_id"`
+		Station string          `json:"station"`
+		Actor   string          `json:"actor"`
+		Detail  json.RawMessage `json:"detail"`
 	}{e.Seq, e.At.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000Z"), e.Kind, e.CableID, e.Station, e.Actor, detail}
-	b, err := json.Marshal(content) // maps marshal with sorted keys
+	b, err := json.Marshal(content) // a RawMessage is written compact, as Marshal wrote it
 	if err != nil {
 		panic("cable: event is not JSON: " + err.Error())
 	}

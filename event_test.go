@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"regexp"
 	"testing"
 	"time"
 
 	cable "github.com/cable-archive/cable"
+	"pgregory.net/rapid"
 )
 
 func baseEvent() *cable.Event {
@@ -100,8 +102,9 @@ func TestComputeHashDetailKeyOrder(t *testing.T) {
 // TestComputeHashJSONRoundTrip checks that an event read back from its
 // JSON form has the hash it had when it was written, as a store that
 // keeps events as JSON relies on.
-func TestComputeHashJSONRoundTrip(t *testing.T) {
-	for name, detail := range map[string]map[string]any{
+// details are event details of every kind of value a caller may put in.
+func details() map[string]map[string]any {
+	return map[string]map[string]any{
 		"numbers": {"int": 42, "int64": int64(-7), "uint8": uint8(200), "float": 2.5, "whole float": 3.0, "zero": 0,
 			"small": 1e-7, "big": 1e21, "max exact": int64(1) << 53},
 		"strings":         {"html": "<a href=\"x\">&</a>", "unicode": "Москва", "line": "a\u2028b", "empty": ""},
@@ -109,9 +112,14 @@ func TestComputeHashJSONRoundTrip(t *testing.T) {
 		"struct":          {"receipt": cable.Receipt{Station: "STATE", At: time.Date(1946, 2, 22, 20, 52, 0, 0, time.UTC), ControlNumber: "8963"}},
 		"struct pointer":  {"distribution": &cable.Distribution{Action: "EUR", Info: []string{"S"}}, "time": time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)},
 		"typed strings":   {"classification": cable.Secret, "precedence": cable.Flash, "caption": cable.NODIS},
+		"raw JSON":        {"raw": json.RawMessage(`{ "z" : 1, "a" : [ 2 ] }`)},
 		"empty detail":    {},
 		"invalid unicode": {"bytes": "\xff\xfe"},
-	} {
+	}
+}
+
+func TestComputeHashJSONRoundTrip(t *testing.T) {
+	for name, detail := range details() {
 		t.Run(name, func(t *testing.T) {
 			e := baseEvent()
 			e.Detail = detail
@@ -139,6 +147,85 @@ func TestComputeHashJSONRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChain checks that an event chained as a store does it has the hash
+// ComputeHash gives, before and after its detail is stored as JSON and
+// read back.
+func TestChain(t *testing.T) {
+	check := func(t *testing.T, detail map[string]any) {
+		e := baseEvent()
+		e.Detail = detail
+		prev := e.PrevHash
+		e.PrevHash, e.Hash = "", ""
+		stored, err := e.Chain(prev)
+		if err != nil {
+			t.Fatalf("Chain: %v", err)
+		}
+		if e.PrevHash != prev || e.Hash != e.ComputeHash() {
+			t.Fatalf("chained: prev %s (want %s), hash %s, ComputeHash %s", e.PrevHash, prev, e.Hash, e.ComputeHash())
+		}
+		back := *e
+		back.Detail = nil
+		if detail == nil {
+			if stored != nil {
+				t.Fatalf("no detail stored as %q", stored)
+			}
+		} else {
+			if back.Detail, err = cable.DecodeEventDetail(stored); err != nil {
+				t.Fatalf("stored detail %q: %v", stored, err)
+			}
+		}
+		if got := back.ComputeHash(); got != e.Hash {
+			t.Fatalf("read back from %s: hash %s, want %s", stored, got, e.Hash)
+		}
+		// The detail given hashes as the one read back.
+		orig := *e
+		orig.Detail = detail
+		if got := orig.ComputeHash(); got != e.Hash {
+			t.Fatalf("the detail as given hashes to %s, chained %s", got, e.Hash)
+		}
+	}
+	for name, detail := range details() {
+		t.Run(name, func(t *testing.T) { check(t, detail) })
+	}
+	t.Run("no detail", func(t *testing.T) { check(t, nil) })
+	t.Run("past exact floats", func(t *testing.T) { check(t, map[string]any{"n": int64(1)<<53 + 1, "u": uint64(1) << 63}) })
+	t.Run("any JSON values", func(t *testing.T) {
+		rapid.Check(t, func(rt *rapid.T) {
+			check(t, rapid.MapOf(rapid.String(), jsonValue(2)).Draw(rt, "detail"))
+		})
+	})
+	t.Run("not JSON", func(t *testing.T) {
+		e := baseEvent()
+		e.Detail = map[string]any{"ch": make(chan int)}
+		before := *e
+		if _, err := e.Chain(cable.GenesisHash); cable.ErrorCode(err) != cable.EINVALID {
+			t.Fatalf("Chain = %v, want EINVALID", err)
+		}
+		if e.Hash != before.Hash || e.PrevHash != before.PrevHash {
+			t.Fatal("a refused event was changed")
+		}
+	})
+}
+
+// jsonValue draws what a caller may put in a detail, nested depth deep.
+func jsonValue(depth int) *rapid.Generator[any] {
+	leaves := []*rapid.Generator[any]{
+		rapid.Just[any](nil),
+		rapid.Bool().AsAny(),
+		rapid.String().AsAny(),
+		rapid.Int64().AsAny(),
+		rapid.Float64().Filter(func(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }).AsAny(),
+		rapid.Map(rapid.SliceOf(rapid.Byte()), func(b []byte) string { return string(b) }).AsAny(), // invalid UTF-8 too
+	}
+	if depth == 0 {
+		return rapid.OneOf(leaves...)
+	}
+	return rapid.OneOf(append(leaves,
+		rapid.SliceOfN(jsonValue(depth-1), 0, 4).AsAny(),
+		rapid.MapOfN(rapid.String(), jsonValue(depth-1), 0, 4).AsAny(),
+	)...)
 }
 
 // TestComputeHashLargeIntegers documents the limit of a plain JSON round
@@ -263,6 +350,37 @@ func BenchmarkComputeHash(b *testing.B) {
 	e := baseEvent()
 	for b.Loop() {
 		_ = e.ComputeHash()
+	}
+}
+
+// BenchmarkChain measures what a store does to append a typical event:
+// detail to JSON and back, and the hash. Its baselines are the same
+// steps done as before Chain (the detail read back, then ComputeHash) and
+// the raw Marshal and SHA-256.
+func BenchmarkChain(b *testing.B) {
+	e := baseEvent()
+	detail, prev := e.Detail, e.PrevHash
+	for b.Loop() {
+		e.Detail = detail
+		if _, err := e.Chain(prev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkChainBaselineReadBackThenComputeHash(b *testing.B) {
+	e := baseEvent()
+	detail, prev := e.Detail, e.PrevHash
+	for b.Loop() {
+		raw, err := json.Marshal(detail)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if e.Detail, err = cable.DecodeEventDetail(raw); err != nil {
+			b.Fatal(err)
+		}
+		e.PrevHash = prev
+		e.Hash = e.ComputeHash()
 	}
 }
 

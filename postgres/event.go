@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,13 +40,15 @@ func queueEvents(b *pgx.Batch, head *chain, events []*cable.Event, now time.Time
 		} else {
 			e.At = utc(e.At)
 		}
-		detail, raw, err := normalizeDetail(e.Detail)
+		dj, err := e.Chain(head.hash)
 		if err != nil {
 			return err
 		}
-		e.Detail = detail
-		e.PrevHash = head.hash
-		e.Hash = e.ComputeHash()
+		var raw *string
+		if dj != nil {
+			s := string(dj)
+			raw = &s
+		}
 		b.Queue(`INSERT INTO events (seq, at, kind, cable_id, station, actor, detail, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Seq, e.At, e.Kind, e.CableID, e.Station, e.Actor, raw, e.PrevHash, e.Hash)
 		head.hash = e.Hash
@@ -72,24 +73,6 @@ func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what string) error 
 		first = err
 	}
 	return dbErr(what, first)
-}
-
-// normalizeDetail returns detail as it reads back from its JSON form, and
-// that form; nil stays nil (stored as NULL).
-func normalizeDetail(detail map[string]any) (map[string]any, *string, error) {
-	if detail == nil {
-		return nil, nil, nil
-	}
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return nil, nil, cable.Errorf(cable.EINVALID, "event detail is not JSON: %v", err)
-	}
-	d, err := cable.DecodeEventDetail(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	s := string(b)
-	return d, &s, nil
 }
 
 // AppendEvents adds events to the log in one transaction. Each event gets

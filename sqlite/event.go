@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -74,13 +73,11 @@ func appendEvents(ctx context.Context, tx *txn, events []*cable.Event, now time.
 		} else {
 			e.At = e.At.UTC().Truncate(time.Microsecond)
 		}
-		detail, raw, err := normalizeDetail(e.Detail)
+		dj, err := e.Chain(prev)
 		if err != nil {
 			return err
 		}
-		e.Detail = detail
-		e.PrevHash = prev
-		e.Hash = e.ComputeHash()
+		raw := sql.NullString{String: string(dj), Valid: dj != nil}
 		rows = append(rows, []any{e.Seq, micros(e.At), e.Kind, e.CableID, e.Station, e.Actor, raw, e.PrevHash, e.Hash})
 		prev = e.Hash
 	}
@@ -91,23 +88,6 @@ func appendEvents(ctx context.Context, tx *txn, events []*cable.Event, now time.
 		return fmt.Errorf("append events: chain head: %w", err)
 	}
 	return nil
-}
-
-// normalizeDetail returns detail as it reads back from its JSON form, and
-// that form; nil stays nil (stored as NULL).
-func normalizeDetail(detail map[string]any) (map[string]any, sql.NullString, error) {
-	if detail == nil {
-		return nil, sql.NullString{}, nil
-	}
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return nil, sql.NullString{}, cable.Errorf(cable.EINVALID, "event detail is not JSON: %v", err)
-	}
-	d, err := cable.DecodeEventDetail(b)
-	if err != nil {
-		return nil, sql.NullString{}, err
-	}
-	return d, sql.NullString{String: string(b), Valid: true}, nil
 }
 
 // Events lists events in log order, filtered by cable, kind and sequence;
