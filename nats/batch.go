@@ -116,37 +116,73 @@ func encodeBatch(entries []batchEntry) []byte {
 	return b
 }
 
-// batchReader reads a batch's body, keeping the first error.
+// batchReader reads a batch's body, keeping the first error. Where it
+// is (the transmission, the header whose values it reads) is kept apart
+// from the field's name and joined into a message only on an error: a
+// batch is read at every hop.
 type batchReader struct {
 	b   []byte
 	off int
 	err error
+	// entry is the transmission being read, from 1; 0 before the first.
+	entry int
+	// header is the header whose values are being read.
+	header string
 }
 
-func (r *batchReader) uvarint(what string, limit uint64) uint64 {
+// where names field of the transmission being read: "batch: count",
+// "batch: transmission 3: text".
+func (r *batchReader) where(field string) string {
+	if field == headerValue {
+		field = "header " + strconv.Quote(r.header)
+	}
+	if r.entry == 0 {
+		return "batch: " + field
+	}
+	return "batch: transmission " + strconv.Itoa(r.entry) + ": " + field
+}
+
+// headerValue is the field of a value of r.header.
+const headerValue = "header value"
+
+func (r *batchReader) uvarint(field string, limit uint64) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
-		r.err = fmt.Errorf("%s: bad or truncated number at byte %d", what, r.off)
+		r.err = fmt.Errorf("%s: bad or truncated number at byte %d", r.where(field), r.off)
 		return 0
 	}
 	if v > limit {
-		r.err = fmt.Errorf("%s: %d at byte %d is more than %d", what, v, r.off, limit)
+		r.err = fmt.Errorf("%s: %d at byte %d is more than %d", r.where(field), v, r.off, limit)
 		return 0
 	}
 	r.off += n
 	return v
 }
 
-func (r *batchReader) bytes(what string) []byte {
-	n := r.uvarint(what+" length", uint64(len(r.b)))
+// bytes reads a length, then that many bytes: field names them, and their
+// length is field + " length".
+func (r *batchReader) bytes(field string) []byte {
+	var n uint64
+	if r.err == nil {
+		v, k := binary.Uvarint(r.b[r.off:])
+		switch {
+		case k <= 0:
+			r.err = fmt.Errorf("%s length: bad or truncated number at byte %d", r.where(field), r.off)
+		case v > uint64(len(r.b)):
+			r.err = fmt.Errorf("%s length: %d at byte %d is more than %d", r.where(field), v, r.off, len(r.b))
+		default:
+			n = v
+			r.off += k
+		}
+	}
 	if r.err != nil {
 		return nil
 	}
 	if n > uint64(len(r.b)-r.off) {
-		r.err = fmt.Errorf("%s: %d bytes at byte %d, only %d left", what, n, r.off, len(r.b)-r.off)
+		r.err = fmt.Errorf("%s: %d bytes at byte %d, only %d left", r.where(field), n, r.off, len(r.b)-r.off)
 		return nil
 	}
 	v := r.b[r.off : r.off+int(n) : r.off+int(n)]
@@ -167,25 +203,26 @@ func decodeBatch(h natsgo.Header, data []byte) ([]batchEntry, error) {
 		return nil, errors.New("batch: the body does not begin as a batch")
 	}
 	r := &batchReader{b: data, off: len(batchMagic)}
-	n := r.uvarint("batch: count", maxBatchEntries)
+	n := r.uvarint("count", maxBatchEntries)
 	if r.err == nil && int(n) != want {
 		return nil, fmt.Errorf("batch: the body holds %d transmissions, the header says %d", n, want)
 	}
 	entries := make([]batchEntry, 0, n)
 	for i := 0; r.err == nil && i < int(n); i++ {
-		what := "batch: transmission " + strconv.Itoa(i+1)
-		keys := r.uvarint(what+": header count", 64)
+		r.entry = i + 1
+		keys := r.uvarint("header count", 64)
 		hdr := make(natsgo.Header, keys)
 		for k := 0; r.err == nil && k < int(keys); k++ {
-			name := string(r.bytes(what + ": header name"))
-			count := r.uvarint(what+": value count", 64)
+			name := string(r.bytes("header name"))
+			count := r.uvarint("value count", 64)
+			r.header = name
 			for v := 0; r.err == nil && v < int(count); v++ {
-				hdr[name] = append(hdr[name], string(r.bytes(what+": header "+strconv.Quote(name))))
+				hdr[name] = append(hdr[name], string(r.bytes(headerValue)))
 			}
 		}
-		data := r.bytes(what + ": text")
+		data := r.bytes("text")
 		if r.err == nil && hdr.Get(HeaderBatch) != "" {
-			r.err = fmt.Errorf("%s is itself a batch", what)
+			r.err = fmt.Errorf("batch: transmission %d is itself a batch", r.entry)
 		}
 		entries = append(entries, batchEntry{header: hdr, data: data})
 	}
