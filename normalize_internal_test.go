@@ -133,3 +133,31 @@ func BenchmarkNormalizeBaselineCollapse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIsNormalParagraph checks about 4 KB of paragraph text in the
+// normal form, the fast path of Normalize; the baseline is the same bytes
+// scanned for a newline, the least a check can do.
+func BenchmarkIsNormalParagraph(b *testing.B) {
+	s := normalParagraph()
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		if !isNormalParagraph(s) {
+			b.Fatal("not normal")
+		}
+	}
+}
+
+func BenchmarkIsNormalParagraphBaselineIndexByte(b *testing.B) {
+	s := normalParagraph()
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		if strings.IndexByte(s, 0) >= 0 {
+			b.Fatal("a NUL")
+		}
+	}
+}
+
+func normalParagraph() string {
+	s := strings.Repeat("the embassy reports that the ministry of foreign affairs has taken note of the proposal\n", 48)
+	return s[:len(s)-1]
+}

@@ -428,29 +428,45 @@ func spaceAt(s string, i int) int {
 // lines without leading, trailing or repeated white space, no white space
 // but single spaces within them, and no blank lines.
 func isNormalParagraph(s string) bool {
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b >= utf8.RuneSelf {
+	// Most bytes are plain: one table lookup passes them.
+	for i := 0; i < len(s); i++ {
+		switch byteClass[s[i]] {
+		case plainByte:
+		case spaceByte:
+			if i == 0 || i+1 == len(s) || s[i-1] == ' ' || s[i-1] == '\n' || s[i+1] == ' ' || s[i+1] == '\n' {
+				return false
+			}
+		case newlineByte:
+			if i == 0 || s[i-1] == '\n' || i+1 == len(s) {
+				return false
+			}
+		case otherSpaceByte:
+			return false
+		case nonASCIIByte:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if unicode.IsSpace(r) {
 				return false
 			}
-			i += size
-			continue
+			i += size - 1
 		}
-		switch b {
-		case ' ':
-			if i == 0 || s[i-1] == ' ' || s[i-1] == '\n' || i+1 == len(s) || s[i+1] == ' ' || s[i+1] == '\n' {
-				return false
-			}
-		case '\n':
-			if i == 0 || s[i-1] == '\n' || i+1 == len(s) {
-				return false
-			}
-		case '\t', '\v', '\f', '\r':
-			return false
-		}
-		i++
 	}
 	return true
 }
+
+// The classes of byte isNormalParagraph tells apart.
+const (
+	plainByte = iota
+	spaceByte
+	newlineByte
+	otherSpaceByte // tab, vertical tab, form feed, carriage return
+	nonASCIIByte   // the first byte of a rune that may be white space
+)
+
+var byteClass = func() (t [256]uint8) {
+	t[' '], t['\n'] = spaceByte, newlineByte
+	t['\t'], t['\v'], t['\f'], t['\r'] = otherSpaceByte, otherSpaceByte, otherSpaceByte, otherSpaceByte
+	for b := utf8.RuneSelf; b < len(t); b++ {
+		t[b] = nonASCIIByte
+	}
+	return t
+}()
