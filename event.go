@@ -1,7 +1,6 @@
 package cable
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,18 +16,12 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // sorted keys). A store sets Seq and At, then Chain sets PrevHash and
 // Hash; changing any stored event breaks every hash after it.
 func (e *Event) ComputeHash() string {
-	detail, err := canonicalDetail(e.Detail)
+	_, _, canonical, err := readBack(e.Detail)
 	if err != nil {
 		// Detail holds only JSON values decoded from or destined for JSON.
 		panic("cable: event detail is not JSON: " + err.Error())
 	}
-	var dj []byte
-	if detail != nil {
-		if dj, err = json.Marshal(detail); err != nil {
-			panic("cable: event detail is not JSON: " + err.Error())
-		}
-	}
-	return e.hash(dj)
+	return e.hash(canonical)
 }
 
 // Chain readies e to be appended to a log after the event whose hash is
@@ -40,28 +33,13 @@ func (e *Event) ComputeHash() string {
 // round trip through JSON fewer than setting Detail and then calling
 // ComputeHash.
 func (e *Event) Chain(prev string) (detailJSON []byte, err error) {
-	var canonical []byte
-	if e.Detail != nil {
-		b, err := json.Marshal(e.Detail)
-		if err != nil {
-			return nil, Errorf(EINVALID, "event detail is not JSON: %v", err)
-		}
-		d, err := DecodeEventDetail(b)
-		if err != nil {
-			return nil, Errorf(EINVALID, "event detail is not JSON: %v", err)
-		}
-		// d is what ComputeHash reads the detail back as; d reads back
-		// as itself, so its JSON form is the one ComputeHash hashes.
-		if len(d) > 0 {
-			if canonical, err = json.Marshal(d); err != nil {
-				return nil, Errorf(EINTERNAL, "event detail read back is not JSON: %v", err)
-			}
-		}
-		e.Detail, detailJSON = d, b
+	form, back, canonical, err := readBack(e.Detail)
+	if err != nil {
+		return nil, Errorf(EINVALID, "event detail is not JSON: %v", err)
 	}
-	e.PrevHash = prev
+	e.Detail, e.PrevHash = back, prev
 	e.Hash = e.hash(canonical)
-	return detailJSON, nil
+	return form, nil
 }
 
 // hash is ComputeHash with the detail's canonical JSON given (nil: none).
@@ -85,26 +63,29 @@ func (e *Event) hash(detail json.RawMessage) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// canonicalDetail returns detail as reading back its JSON form gives it:
+// readBack returns detail's JSON form, what that form reads back as, and
+// the JSON form of that, the canonical one that the hash covers:
 // structs become maps with sorted keys, numbers keep their exact text,
-// invalid UTF-8 becomes U+FFFD, and an empty map is no detail (Event's
-// JSON form omits it). An event read back from JSON then hashes as it did
-// when it was written.
-func canonicalDetail(detail map[string]any) (any, error) {
-	if len(detail) == 0 {
-		return nil, nil
+// invalid UTF-8 becomes U+FFFD, and an empty map is no detail (canonical
+// nil, as Event's JSON form omits it). What is read back reads back as
+// itself, so an event read back from JSON hashes as it did when it was
+// written. A nil detail gives three nils.
+func readBack(detail map[string]any) (form []byte, back map[string]any, canonical []byte, err error) {
+	if detail == nil {
+		return nil, nil, nil, nil
 	}
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return nil, err
+	if form, err = json.Marshal(detail); err != nil {
+		return nil, nil, nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	if back, err = DecodeEventDetail(form); err != nil {
+		return nil, nil, nil, err
 	}
-	return v, nil
+	if len(back) > 0 {
+		if canonical, err = json.Marshal(back); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return form, back, canonical, nil
 }
 
 // SHA256Hex returns the hex SHA-256 of b, as records store it.
