@@ -145,17 +145,24 @@ func (r *batchReader) where(field string) string {
 // headerValue is the field of a value of r.header.
 const headerValue = "header value"
 
+// uvarint reads a number of at most limit, named field in an error.
 func (r *batchReader) uvarint(field string, limit uint64) uint64 {
+	return r.number(field, "", limit)
+}
+
+// number reads a number of at most limit; field and suffix name it in an
+// error.
+func (r *batchReader) number(field, suffix string, limit uint64) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
-		r.err = fmt.Errorf("%s: bad or truncated number at byte %d", r.where(field), r.off)
+		r.err = fmt.Errorf("%s%s: bad or truncated number at byte %d", r.where(field), suffix, r.off)
 		return 0
 	}
 	if v > limit {
-		r.err = fmt.Errorf("%s: %d at byte %d is more than %d", r.where(field), v, r.off, limit)
+		r.err = fmt.Errorf("%s%s: %d at byte %d is more than %d", r.where(field), suffix, v, r.off, limit)
 		return 0
 	}
 	r.off += n
@@ -165,19 +172,7 @@ func (r *batchReader) uvarint(field string, limit uint64) uint64 {
 // bytes reads a length, then that many bytes: field names them, and their
 // length is field + " length".
 func (r *batchReader) bytes(field string) []byte {
-	var n uint64
-	if r.err == nil {
-		v, k := binary.Uvarint(r.b[r.off:])
-		switch {
-		case k <= 0:
-			r.err = fmt.Errorf("%s length: bad or truncated number at byte %d", r.where(field), r.off)
-		case v > uint64(len(r.b)):
-			r.err = fmt.Errorf("%s length: %d at byte %d is more than %d", r.where(field), v, r.off, len(r.b))
-		default:
-			n = v
-			r.off += k
-		}
-	}
+	n := r.number(field, " length", uint64(len(r.b)))
 	if r.err != nil {
 		return nil
 	}
