@@ -409,17 +409,13 @@ func collapseParagraph(s string) string {
 // spaceAt returns the length of the white space character (other than
 // "\n") at s[i], or 0 if there is none there.
 func spaceAt(s string, i int) int {
-	c := s[i]
-	if c < utf8.RuneSelf {
-		switch c {
-		case ' ', '\t', '\v', '\f', '\r':
-			return 1
+	switch byteClass[s[i]] {
+	case spaceByte, otherSpaceByte:
+		return 1
+	case nonASCIIByte:
+		if r, size := utf8.DecodeRuneInString(s[i:]); unicode.IsSpace(r) {
+			return size
 		}
-		return 0
-	}
-	r, size := utf8.DecodeRuneInString(s[i:])
-	if unicode.IsSpace(r) {
-		return size
 	}
 	return 0
 }
