@@ -33,15 +33,21 @@ type benchResult struct {
 	Cables    int     `json:"cables"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
-	// CPUPerCable is the process's CPU time, user and system, over the
-	// measured part divided by Cables, in milliseconds (0: not measured).
+	// CPUPerCable is the CPU time, user and system, of the process (or,
+	// with the nodes in processes of their own, of those and this one)
+	// over the measured part divided by Cables, in milliseconds (0: not
+	// measured).
 	CPUPerCable float64 `json:"cpu_ms_per_cable,omitempty"`
 }
 
 // cpuPerCable is the process CPU time used since from, a cable of n, in
 // milliseconds.
-func cpuPerCable(from time.Duration, n int) float64 {
-	used := processCPU() - from
+func cpuPerCable(from time.Duration, n int) float64 { return cpuPer(processCPU, from, n) }
+
+// cpuPer is the CPU time cpu reports used since from, a cable of n, in
+// milliseconds.
+func cpuPer(cpu func() time.Duration, from time.Duration, n int) float64 {
+	used := cpu() - from
 	if from == 0 || used <= 0 || n <= 0 {
 		return 0
 	}
@@ -53,6 +59,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	n := fs.Int("n", 5000, "`number` of cables to release")
 	workers := fs.Int("workers", 64, "concurrent releasing `clients`")
 	network := fs.Bool("network", false, "measure the three-node network (post, relay, hub) instead of one node")
+	processes := fs.Bool("processes", false, "with --network: run each node as a process of its own and release through the post's HTTP API (no backlog run, profile or trace)")
 	backlog := fs.Int("backlog", 100000, "with --network: ROUTINE `cables` queued at the post before the FLASH runs (0: skip)")
 	flashRuns := fs.Int("flash-runs", 30, "with --network: FLASH `cables` timed behind the backlog")
 	runs := fs.Int("runs", 1, "with --network: `times` to measure throughput, each on a new network, raw JetStream beside each; the backlog runs once, after the last")
@@ -64,6 +71,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *traceFile != "" && !*network {
 		return cable.Errorf(cable.EINVALID, "--trace needs --network")
+	}
+	if *processes && !*network {
+		return cable.Errorf(cable.EINVALID, "--processes needs --network")
+	}
+	if *processes && (*traceFile != "" || *cpuProfile != "") {
+		return cable.Errorf(cable.EINVALID, "--processes takes no --cpuprofile or --trace: profile a node with --network alone")
 	}
 	if !*network {
 		stop, err := (&measuredPart{cpuProfile: *cpuProfile}).start()
@@ -82,6 +95,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return cable.Errorf(cable.EINVALID, "--runs must be at least 1")
 		}
 		progress := stderr
+		var spawn spawnFunc
+		if *processes {
+			if spawn, err = selfSpawn(); err != nil {
+				return err
+			}
+		}
 		var all []*netBench
 		for i := range *runs {
 			bl, fr := 0, 0
@@ -92,7 +111,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if i == *runs-1 {
 				watch = &measuredPart{cpuProfile: *cpuProfile, trace: *traceFile}
 			}
-			nb, err := benchNetwork(ctx, filepath.Join(tmp, fmt.Sprint("run", i)), *n, *workers, bl, fr, watch, progress)
+			var nb *netBench
+			var err error
+			if *processes {
+				nb, err = benchNetworkProcesses(ctx, filepath.Join(tmp, fmt.Sprint("run", i)), spawn, *n, *workers, progress)
+			} else {
+				nb, err = benchNetwork(ctx, filepath.Join(tmp, fmt.Sprint("run", i)), *n, *workers, bl, fr, watch, progress)
+			}
 			if err != nil {
 				return err
 			}
@@ -105,7 +130,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			return json.NewEncoder(stdout).Encode(map[string]any{"runs": all, "median_ratio": medianRatio(all)})
 		}
-		fmt.Fprintf(stdout, "%d cables of about 4 KB, %d releasing clients, three nodes joined by leaf links\n", *n, *workers)
+		shape := "three nodes in this process"
+		if *processes {
+			shape = "three processes"
+		}
+		fmt.Fprintf(stdout, "%d cables of about 4 KB, %d releasing clients, %s joined by leaf links\n", *n, *workers, shape)
 		for i, nb := range all {
 			if *runs > 1 {
 				fmt.Fprintf(stdout, " run %d\n", i+1)

@@ -152,7 +152,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 	}
 	sample := warm.Text
 	fmt.Fprintf(progress, "bench: raw JetStream before, %d messages of %d bytes\n", n, len(sample))
-	if out.RawBefore, err = benchRawAcross(ctx, nw, sample, n); err != nil {
+	if out.RawBefore, err = benchRawAcross(ctx, nw, sample, n, processCPU); err != nil {
 		return nil, fmt.Errorf("raw JetStream: %w", err)
 	}
 
@@ -235,7 +235,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 
 	// Raw JetStream between the same servers, again.
 	fmt.Fprintf(progress, "bench: raw JetStream after, %d messages of %d bytes\n", n, len(sample))
-	if out.Raw, err = benchRawAcross(ctx, nw, sample, n); err != nil {
+	if out.Raw, err = benchRawAcross(ctx, nw, sample, n, processCPU); err != nil {
 		return nil, fmt.Errorf("raw JetStream: %w", err)
 	}
 	out.Ratio = out.Cables.PerSecond / ((out.RawBefore.PerSecond + out.Raw.PerSecond) / 2)
@@ -251,8 +251,9 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 }
 
 // benchRawAcross publishes n copies of text from a client of MOSCOW's
-// server to a file stream on STATE's, across the leaf links through WAR.
-func benchRawAcross(ctx context.Context, nw *network, text []byte, n int) (benchResult, error) {
+// server to a file stream on STATE's, across the leaf links through WAR;
+// cpu reports the CPU time the nodes have used.
+func benchRawAcross(ctx context.Context, nw *network, text []byte, n int, cpu func() time.Duration) (benchResult, error) {
 	hubConn, err := natsgo.Connect("nats://" + nw.nodes["STATE"].client)
 	if err != nil {
 		return benchResult{}, err
@@ -285,7 +286,7 @@ func benchRawAcross(ctx context.Context, nw *network, text []byte, n int) (bench
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cpu0 := processCPU()
+	cpu0 := cpu()
 	start := time.Now()
 	for range n {
 		if _, err := js.PublishAsync("rawbench.STATE", text, jetstream.WithStallWait(30*time.Second)); err != nil {
@@ -298,7 +299,7 @@ func benchRawAcross(ctx context.Context, nw *network, text []byte, n int) (bench
 		return benchResult{}, fmt.Errorf("acks not all in after 10 minutes")
 	}
 	secs := time.Since(start).Seconds()
-	return benchResult{Name: "raw JetStream publish MOSCOW client -> STATE stream (synced, async)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs, CPUPerCable: cpuPerCable(cpu0, n)}, nil
+	return benchResult{Name: "raw JetStream publish MOSCOW client -> STATE stream (synced, async)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs, CPUPerCable: cpuPer(cpu, cpu0, n)}, nil
 }
 
 // benchFlashBehind stops the relay, queues backlog ROUTINE cables at the

@@ -205,6 +205,19 @@ func (nw *network) signal(station string, sig syscall.Signal) {
 	n.cmd = nil
 }
 
+// cpu returns the CPU time the network's running processes have used.
+func (nw *network) cpu() time.Duration {
+	var total time.Duration
+	for _, n := range nw.nodes {
+		n.mu.Lock()
+		if n.cmd != nil {
+			total += pidCPU(n.cmd.Process.Pid)
+		}
+		n.mu.Unlock()
+	}
+	return total
+}
+
 // close stops every process.
 func (nw *network) close() {
 	for i := len(networkStations) - 1; i >= 0; i-- {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -189,5 +190,65 @@ func TestBenchNetworkSmall(t *testing.T) {
 	}
 	if nb.Flash == nil || nb.Flash.N != 2 || nb.Backlog != 60 {
 		t.Errorf("FLASH behind the backlog: %+v (backlog %d)", nb.Flash, nb.Backlog)
+	}
+}
+
+// TestBenchNetworkProcessesSmall runs `cable bench --network --processes`
+// on a few cables: three processes, releases over the post's HTTP API,
+// the hub's count read from its /metrics.
+func TestBenchNetworkProcessesSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three processes")
+	}
+	nb, err := benchNetworkProcesses(context.Background(), t.TempDir(), testSpawn, 40, 4, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb.Cables.Cables != 40 || nb.Cables.PerSecond <= 0 || nb.Raw.PerSecond <= 0 || nb.RawBefore.PerSecond <= 0 || nb.Ratio <= 0 {
+		t.Errorf("figures: %+v", nb)
+	}
+	if runtime.GOOS == "linux" && (nb.Cables.CPUPerCable <= 0 || nb.Raw.CPUPerCable <= 0) {
+		t.Errorf("CPU a cable not measured: ours %v ms, raw %v ms", nb.Cables.CPUPerCable, nb.Raw.CPUPerCable)
+	}
+	n := 0
+	for _, l := range nb.Latency {
+		n += l.N
+	}
+	if n != 40 {
+		t.Errorf("latencies of %d cables, want 40", n)
+	}
+}
+
+func TestReceivedCount(t *testing.T) {
+	text := `# HELP cable_received_total Cables received and distributed, by receiving station.
+# TYPE cable_received_total counter
+cable_received_total{station="STATE"} 1.2345e+06
+cable_received_total{station="STATEX"} 7
+cable_released_total{station="STATE"} 3
+`
+	for station, want := range map[string]int{"STATE": 1234500, "STATEX": 7, "WAR": 0} {
+		got, err := receivedCount(strings.NewReader(text), station)
+		if err != nil || got != want {
+			t.Errorf("receivedCount(%s) = %d, %v; want %d", station, got, err, want)
+		}
+	}
+	if _, err := receivedCount(strings.NewReader(`cable_received_total{station="STATE"} many`), "STATE"); err == nil {
+		t.Error("a count that is not a number was read")
+	}
+}
+
+func TestPidCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	before := pidCPU(os.Getpid())
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	after := pidCPU(os.Getpid())
+	if after <= before || after-before > time.Second {
+		t.Errorf("pidCPU went from %v to %v over 50 ms of spinning", before, after)
+	}
+	if got := pidCPU(-1); got != 0 {
+		t.Errorf("pidCPU of no process = %v", got)
 	}
 }

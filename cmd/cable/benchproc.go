@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cable "github.com/cable-archive/cable"
+)
+
+// benchNetworkProcesses is benchNetwork with each node a process of its
+// own, as stations are deployed: `cable serve --demo --station X` run by
+// spawn, joined by leaf links over loopback, and cables
+// released by workers clients through the post's HTTP API (a drafter's
+// bearer token, the cable as JSON), as an officer's client releases them.
+// The hub's count of cables received is read from its /metrics; the CPU
+// time is the three processes' and this one's (the clients') together.
+func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, workers int, progress io.Writer) (*netBench, error) {
+	nw, err := newNetwork(dir, spawn, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer nw.close()
+	if err := nw.startAll(); err != nil {
+		return nil, err
+	}
+	token, err := nw.token("MOSCOW", "drafter.moscow")
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	defer client.CloseIdleConnections()
+	rel := &releaser{url: nw.nodes["MOSCOW"].url, token: token, client: client}
+	hubMetrics := nw.nodes["STATE"].url + "/metrics"
+	cpu := func() time.Duration { return processCPU() + nw.cpu() }
+	out := &netBench{Latency: map[string]latency{}}
+
+	// One cable through first: it warms the path, and its canonical text
+	// is what raw JetStream carries.
+	before, err := receivedAt(ctx, client, hubMetrics, "STATE")
+	if err != nil {
+		return nil, err
+	}
+	warm, err := rel.release(ctx, chaosCable(n+1, 0))
+	if err != nil {
+		return nil, err
+	}
+	if err := awaitReceived(ctx, client, hubMetrics, before+1, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	sample, err := releasedText(ctx, nw, warm)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "bench: raw JetStream before, %d messages of %d bytes\n", n, len(sample))
+	if out.RawBefore, err = benchRawAcross(ctx, nw, sample, n, cpu); err != nil {
+		return nil, fmt.Errorf("raw JetStream: %w", err)
+	}
+
+	fmt.Fprintf(progress, "bench: %d cables MOSCOW -> WAR -> STATE, three processes\n", n)
+	if before, err = receivedAt(ctx, client, hubMetrics, "STATE"); err != nil {
+		return nil, err
+	}
+	type released struct {
+		id   string
+		prec cable.Precedence
+		at   time.Time
+	}
+	var mu sync.Mutex
+	var ids []released
+	var next atomic.Int64
+	cpu0 := cpu()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				c := chaosCable(i, 0)
+				id, err := rel.release(ctx, c)
+				if err != nil {
+					errc <- err
+					return
+				}
+				mu.Lock()
+				ids = append(ids, released{id, c.Precedence, time.Now()})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, err
+	default:
+	}
+	fmt.Fprintf(progress, "bench: %d released at MOSCOW in %.2fs\n", n, time.Since(start).Seconds())
+	if err := awaitReceived(ctx, client, hubMetrics, before+n, 20*time.Minute); err != nil {
+		return nil, err
+	}
+	secs := time.Since(start).Seconds()
+	out.Cables = benchResult{Name: "release at MOSCOW to stored at STATE via WAR, three processes, over HTTP", Cables: n, Seconds: secs, PerSecond: float64(n) / secs, CPUPerCable: cpuPer(cpu, cpu0, n)}
+
+	hub, err := nw.records(ctx, "STATE")
+	if err != nil {
+		return nil, err
+	}
+	defer hub.Close()
+	byPrec := map[cable.Precedence][]time.Duration{}
+	for _, r := range ids {
+		rec, err := hub.Cable(ctx, r.id)
+		if err != nil {
+			return nil, fmt.Errorf("%s counted at the hub: %w", r.id, err)
+		}
+		d := rec.DeliveryFor("STATE")
+		if d == nil {
+			return nil, fmt.Errorf("%s counted at the hub but not received there", r.id)
+		}
+		byPrec[r.prec] = append(byPrec[r.prec], d.Receipt.At.Sub(r.at))
+	}
+	for prec, ds := range byPrec {
+		out.Latency[prec.String()] = newLatency(ds)
+	}
+
+	fmt.Fprintf(progress, "bench: raw JetStream after, %d messages of %d bytes\n", n, len(sample))
+	if out.Raw, err = benchRawAcross(ctx, nw, sample, n, cpu); err != nil {
+		return nil, fmt.Errorf("raw JetStream: %w", err)
+	}
+	out.Ratio = out.Cables.PerSecond / ((out.RawBefore.PerSecond + out.Raw.PerSecond) / 2)
+	return out, nil
+}
+
+// releasedText is the canonical text of a cable the post released.
+func releasedText(ctx context.Context, nw *network, id string) ([]byte, error) {
+	post, err := nw.records(ctx, "MOSCOW")
+	if err != nil {
+		return nil, err
+	}
+	defer post.Close()
+	rec, err := post.Cable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return rec.Text, nil
+}
+
+// awaitReceived waits until the hub's /metrics at url counts at least want
+// cables received at STATE. Reading the count, not each cable's receipt,
+// leaves the hub's cores to the network being measured.
+func awaitReceived(ctx context.Context, client *http.Client, url string, want int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := receivedAt(ctx, client, url, "STATE")
+		if err != nil {
+			return err
+		}
+		if got >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d cables received at the hub after %s, want %d", got, timeout, want)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// receivedAt reads cable_received_total for station from the Prometheus
+// text at url; a station that has received nothing yet has no sample.
+func receivedAt(ctx context.Context, client *http.Client, url, station string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return receivedCount(resp.Body, station)
+}
+
+// receivedCount finds cable_received_total{station="X"} in Prometheus's
+// text format.
+func receivedCount(r io.Reader, station string) (int, error) {
+	prefix := `cable_received_total{station="` + station + `"} `
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("cable_received_total: %w", err)
+			}
+			return int(f), nil
+		}
+	}
+	return 0, sc.Err()
+}
