@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"testing"
+	"time"
 
+	cable "github.com/cable-archive/cable"
 	"github.com/cable-archive/cable/sqlite"
 	"github.com/cable-archive/cable/storetest"
 )
@@ -203,4 +205,71 @@ func BenchmarkBaselineOverdue(b *testing.B) {
 		n += storetest.ReadRows(b, rows, err, &id, &q)
 	}
 	storetest.ReportCables(b, n)
+}
+
+// BenchmarkUserByToken is the lookup behind every API request and page:
+// a bearer token's or session's user.
+func BenchmarkUserByToken(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "records.db"))
+	defer db.Close()
+	u := &cable.User{Name: "drafter", Station: "MOSCOW", Offices: []string{"POL"}, Clearance: cable.Secret, Roles: []cable.UserRole{cable.RoleDrafter}}
+	if err := db.CreateUser(ctx, u, "hash"); err != nil {
+		b.Fatal(err)
+	}
+	const tokens = 1000
+	for i := range tokens {
+		if err := db.CreateToken(ctx, &cable.Token{Hash: fmt.Sprint("token", i), UserID: u.ID, Kind: cable.TokenAPI, CSRF: "c"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now()
+	n := 0
+	for b.Loop() {
+		if _, _, err := db.UserByToken(ctx, fmt.Sprint("token", rng.IntN(tokens)), now); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lookups/s")
+}
+
+// BenchmarkBaselineTokenLookup is the same join on bare tables, the
+// query prepared once.
+func BenchmarkBaselineTokenLookup(b *testing.B) {
+	w, r := rawDB(b)
+	for _, q := range []string{
+		`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, station TEXT NOT NULL, offices TEXT NOT NULL, clearance INTEGER NOT NULL, captions TEXT NOT NULL, roles TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+		`CREATE TABLE tokens (hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, kind TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER, csrf TEXT NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO users VALUES (1, 'drafter', 'MOSCOW', '["POL"]', 2, '[]', '["drafter"]', 0)`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const tokens = 1000
+	for i := range tokens {
+		if _, err := w.Exec(`INSERT INTO tokens VALUES (?, 1, 'api', 0, NULL, 'c')`, fmt.Sprint("token", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stmt, err := r.Prepare(`SELECT u.id, u.name, u.station, u.offices, u.clearance, u.captions, u.roles, u.created_at, t.hash, t.user_id, t.kind, t.created_at, t.expires_at, t.csrf
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stmt.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().UnixMicro()
+	n := 0
+	for b.Loop() {
+		var id, clearance, created, userID, tcreated int64
+		var name, station, offices, captions, roles, hash, kind, csrf string
+		var expires sql.NullInt64
+		if err := stmt.QueryRow(fmt.Sprint("token", rng.IntN(tokens)), now).Scan(&id, &name, &station, &offices, &clearance, &captions, &roles, &created, &hash, &userID, &kind, &tcreated, &expires, &csrf); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lookups/s")
 }

@@ -117,6 +117,19 @@ func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
+// readRow runs a query of one row on the read pool outside a transaction,
+// through the statement cache, and hands the row to scan: the lookups of
+// every request (a session's or bearer token's user) would otherwise
+// parse their query each time.
+func (db *DB) readRow(ctx context.Context, scan func(*sql.Row) error, query string, args ...any) error {
+	if s := db.rstmts.lookup(query); s != nil {
+		return scan(s.QueryRowContext(ctx, args...))
+	}
+	err := scan(db.r.QueryRowContext(ctx, query, args...))
+	db.rstmts.fill(context.WithoutCancel(ctx))
+	return err
+}
+
 // insertRows inserts rows (each of as many values as prefix names columns)
 // with multi-row INSERT statements of 64, 32, ... 1 rows, so that a batch
 // takes a few statements rather than one a row, and the statement cache

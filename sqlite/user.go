@@ -68,7 +68,11 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*cable.User, e
 // UserByName returns the user and their password hash, or ENOTFOUND.
 func (db *DB) UserByName(ctx context.Context, name string) (*cable.User, string, error) {
 	var hash string
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.name = ?`, name), &hash)
+	var u *cable.User
+	err := db.readRow(ctx, func(r *sql.Row) (err error) {
+		u, err = scanUser(r, &hash)
+		return err
+	}, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.name = ?`, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", cable.Errorf(cable.ENOTFOUND, "no user %q", name)
 	} else if err != nil {
@@ -140,10 +144,13 @@ func (db *DB) UserByToken(ctx context.Context, hash string, now time.Time) (*cab
 	var t cable.Token
 	var created int64
 	var expires sql.NullInt64
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+`, t.hash, t.user_id, t.kind, t.created_at, t.expires_at, t.csrf
+	var u *cable.User
+	err := db.readRow(ctx, func(r *sql.Row) (err error) {
+		u, err = scanUser(r, &t.Hash, &t.UserID, &t.Kind, &created, &expires, &t.CSRF)
+		return err
+	}, `SELECT `+userColumns+`, t.hash, t.user_id, t.kind, t.created_at, t.expires_at, t.csrf
 		FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?)`, hash, micros(now)),
-		&t.Hash, &t.UserID, &t.Kind, &created, &expires, &t.CSRF)
+		WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?)`, hash, micros(now))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, cable.Errorf(cable.ENOTFOUND, "no such token, or it has expired")
 	} else if err != nil {
