@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -251,4 +252,23 @@ func TestPidCPU(t *testing.T) {
 	if got := pidCPU(-1); got != 0 {
 		t.Errorf("pidCPU of no process = %v", got)
 	}
+}
+
+// FuzzReceivedCount reads arbitrary text as a /metrics page: it never
+// panics, and a page with the station's sample as a line of its own gives
+// that sample's count, whatever surrounds it.
+func FuzzReceivedCount(f *testing.F) {
+	f.Add("cable_received_total{station=\"STATE\"} 12\n", "# HELP x\n", uint32(7))
+	f.Add("", "cable_received_total{station=\"STATE\"} x", uint32(0))
+	f.Fuzz(func(t *testing.T, before, after string, n uint32) {
+		receivedCount(strings.NewReader(before+after), "STATE")
+		if strings.Contains(before, `cable_received_total{station="STATE"} `) || len(before) > 32<<10 {
+			return // an earlier sample comes first; a line too long for a metrics page
+		}
+		page := before + "\ncable_received_total{station=\"STATE\"} " + strconv.FormatUint(uint64(n), 10) + "\n" + after
+		got, err := receivedCount(strings.NewReader(page), "STATE")
+		if err != nil || got != int(n) {
+			t.Fatalf("receivedCount = %d, %v; want %d", got, err, n)
+		}
+	})
 }
