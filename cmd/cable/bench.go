@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,7 +56,7 @@ func cpuPer(cpu func() time.Duration, from time.Duration, n int) float64 {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--n N] [--workers W] [--network [--runs R] [--backlog B --flash-runs F]] [--json]", stdout, stderr)
+	fs := newFlagSet("bench", "bench [--n N] [--workers W] [--network [--runs R] [--processes | --backlog B --flash-runs F]] [--json]", stdout, stderr)
 	n := fs.Int("n", 5000, "`number` of cables to release")
 	workers := fs.Int("workers", 64, "concurrent releasing `clients`")
 	network := fs.Bool("network", false, "measure the three-node network (post, relay, hub) instead of one node")
@@ -75,8 +76,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *processes && !*network {
 		return cable.Errorf(cable.EINVALID, "--processes needs --network")
 	}
-	if *processes && (*traceFile != "" || *cpuProfile != "") {
-		return cable.Errorf(cable.EINVALID, "--processes takes no --cpuprofile or --trace: profile a node with --network alone")
+	if *processes {
+		var refused []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "cpuprofile", "trace", "backlog", "flash-runs":
+				refused = append(refused, "--"+f.Name)
+			}
+		})
+		if len(refused) > 0 {
+			return cable.Errorf(cable.EINVALID, "--processes takes no %s: the backlog run, the profile and the trace are of the nodes in one process (--network alone)", strings.Join(refused, ", "))
+		}
 	}
 	if !*network {
 		stop, err := (&measuredPart{cpuProfile: *cpuProfile}).start()
@@ -146,6 +156,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				fmt.Fprintf(stdout, "  %-72s %8.0f cables/s  (%.2fs, %.2f ms CPU a cable)\n", strings.TrimSpace(r.Name+" "+r.when), r.PerSecond, r.Seconds, r.CPUPerCable)
 			}
 			fmt.Fprintf(stdout, "  ours / raw (mean of before and after): %.2f\n", nb.Ratio)
+			if len(nb.NodeCPU) > 0 {
+				fmt.Fprintf(stdout, "  CPU a cable by process: STATE %.2f ms, WAR %.2f ms, MOSCOW %.2f ms, clients %.2f ms\n",
+					nb.NodeCPU["STATE"], nb.NodeCPU["WAR"], nb.NodeCPU["MOSCOW"], nb.NodeCPU["clients"])
+			}
 		}
 		if *runs > 1 {
 			fmt.Fprintf(stdout, " median ours / raw over %d runs: %.2f\n", *runs, medianRatio(all))

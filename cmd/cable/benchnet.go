@@ -22,8 +22,9 @@ import (
 
 // netBench is what `cable bench --network` measures on the three-node
 // network (post MOSCOW, relay WAR, hub STATE), each node in this process
-// with its own embedded NATS server (custody synced), SQLite records and
-// keys, the servers joined by leaf-node links over loopback TCP.
+// (or, with --processes, a process of its own) with its own embedded NATS
+// server (custody synced), SQLite records and keys, the servers joined by
+// leaf-node links over loopback TCP.
 type netBench struct {
 	// Cables is release at the post to stored and distributed at the hub,
 	// signed, encrypted and in synced custody at every hop.
@@ -43,6 +44,10 @@ type netBench struct {
 	Backlog int      `json:"backlog,omitempty"`
 	// Ratio is Cables over the mean of RawBefore and Raw.
 	Ratio float64 `json:"ours_over_raw"`
+	// NodeCPU is, with the nodes in processes of their own, each one's
+	// CPU time over Cables' measured part a cable, in milliseconds, and
+	// the releasing clients' ("clients").
+	NodeCPU map[string]float64 `json:"node_cpu_ms_per_cable,omitempty"`
 }
 
 // latency is a distribution of delivery times in milliseconds.

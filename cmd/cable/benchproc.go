@@ -35,11 +35,23 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true}}
 	defer client.CloseIdleConnections()
 	rel := &releaser{url: nw.nodes["MOSCOW"].url, token: token, client: client}
 	hubMetrics := nw.nodes["STATE"].url + "/metrics"
-	cpu := func() time.Duration { return processCPU() + nw.cpu() }
+	// cpu is the four processes' CPU time, 0 (not measured) where a
+	// node's cannot be read.
+	cpu := func() time.Duration {
+		nodes, ok := nw.cpu()
+		if !ok {
+			return 0
+		}
+		total := processCPU()
+		for _, d := range nodes {
+			total += d
+		}
+		return total
+	}
 	out := &netBench{Latency: map[string]latency{}}
 
 	// One cable through first: it warms the path, and its canonical text
@@ -52,7 +64,7 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 	if err != nil {
 		return nil, err
 	}
-	if err := awaitReceived(ctx, client, hubMetrics, before+1, 2*time.Minute); err != nil {
+	if err := awaitReceived(ctx, nw, client, hubMetrics, before+1, 2*time.Minute); err != nil {
 		return nil, err
 	}
 	sample, err := releasedText(ctx, nw, warm)
@@ -77,6 +89,8 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 	var ids []released
 	var next atomic.Int64
 	cpu0 := cpu()
+	nodes0, _ := nw.cpu()
+	clients0 := processCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
@@ -106,11 +120,17 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 	default:
 	}
 	fmt.Fprintf(progress, "bench: %d released at MOSCOW in %.2fs\n", n, time.Since(start).Seconds())
-	if err := awaitReceived(ctx, client, hubMetrics, before+n, 20*time.Minute); err != nil {
+	if err := awaitReceived(ctx, nw, client, hubMetrics, before+n, 20*time.Minute); err != nil {
 		return nil, err
 	}
 	secs := time.Since(start).Seconds()
 	out.Cables = benchResult{Name: "release at MOSCOW to stored at STATE via WAR, three processes, over HTTP", Cables: n, Seconds: secs, PerSecond: float64(n) / secs, CPUPerCable: cpuPer(cpu, cpu0, n)}
+	if nodes, ok := nw.cpu(); ok && nodes0 != nil {
+		out.NodeCPU = map[string]float64{"clients": cpuPerCable(clients0, n)}
+		for st, d := range nodes {
+			out.NodeCPU[st] = float64((d - nodes0[st]).Microseconds()) / 1000 / float64(n)
+		}
+	}
 
 	hub, err := nw.records(ctx, "STATE")
 	if err != nil {
@@ -156,9 +176,11 @@ func releasedText(ctx context.Context, nw *network, id string) ([]byte, error) {
 }
 
 // awaitReceived waits until the hub's /metrics at url counts at least want
-// cables received at STATE. Reading the count, not each cable's receipt,
-// leaves the hub's cores to the network being measured.
-func awaitReceived(ctx context.Context, client *http.Client, url string, want int, timeout time.Duration) error {
+// cables received at STATE, or a node of nw exits. Reading the count
+// rather than each cable's receipt costs the hub about a millisecond of
+// CPU a look, a few percent of a core at one look every 50 ms (counted in
+// the measurement, as the network's own work would be).
+func awaitReceived(ctx context.Context, nw *network, client *http.Client, url string, want int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		got, err := receivedAt(ctx, client, url, "STATE")
@@ -168,13 +190,16 @@ func awaitReceived(ctx context.Context, client *http.Client, url string, want in
 		if got >= want {
 			return nil
 		}
+		if st := nw.exited(); st != "" {
+			return fmt.Errorf("%s exited with %d of %d cables received at the hub", st, got, want)
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d cables received at the hub after %s, want %d", got, timeout, want)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
@@ -194,7 +219,9 @@ func receivedAt(ctx context.Context, client *http.Client, url, station string) (
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	return receivedCount(resp.Body, station)
+	n, err := receivedCount(resp.Body, station)
+	io.Copy(io.Discard, resp.Body) // read to the end, so that the connection is kept
+	return n, err
 }
 
 // receivedCount finds cable_received_total{station="X"} in Prometheus's

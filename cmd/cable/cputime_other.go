@@ -8,4 +8,4 @@ import "time"
 func processCPU() time.Duration { return 0 }
 
 // pidCPU is not measured here.
-func pidCPU(int) time.Duration { return 0 }
+func pidCPU(int) (time.Duration, bool) { return 0, false }

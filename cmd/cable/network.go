@@ -29,7 +29,8 @@ import (
 // own data directory, keys, JetStream domain and records, joined by
 // leaf-node links MOSCOW -> WAR -> STATE. The chaos command and the fault
 // tests drive it: they release at the post, kill and restart processes,
-// cut the link, and count what arrives at the hub.
+// cut the link, and count what arrives at the hub; `cable bench
+// --network --processes` measures it.
 type network struct {
 	dir string
 	// spawn makes the command that runs `cable` with args.
@@ -205,17 +206,44 @@ func (nw *network) signal(station string, sig syscall.Signal) {
 	n.cmd = nil
 }
 
-// cpu returns the CPU time the network's running processes have used.
-func (nw *network) cpu() time.Duration {
-	var total time.Duration
-	for _, n := range nw.nodes {
+// cpu returns the CPU time each running process of the network has used,
+// by station, or false if any of them cannot be read.
+func (nw *network) cpu() (map[string]time.Duration, bool) {
+	out := map[string]time.Duration{}
+	for st, n := range nw.nodes {
 		n.mu.Lock()
 		if n.cmd != nil {
-			total += pidCPU(n.cmd.Process.Pid)
+			d, ok := pidCPU(n.cmd.Process.Pid)
+			if !ok {
+				n.mu.Unlock()
+				return nil, false
+			}
+			out[st] = d
 		}
 		n.mu.Unlock()
 	}
-	return total
+	return out, true
+}
+
+// exited returns the station of a process that was started and has
+// exited since, or "".
+func (nw *network) exited() string {
+	for _, st := range networkStations {
+		n := nw.nodes[st]
+		n.mu.Lock()
+		running := n.cmd != nil
+		exited := n.exited
+		n.mu.Unlock()
+		if !running {
+			continue
+		}
+		select {
+		case <-exited:
+			return st
+		default:
+		}
+	}
+	return ""
 }
 
 // close stops every process.
