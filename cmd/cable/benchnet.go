@@ -163,14 +163,6 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 
 	// Ours: release to stored at the hub.
 	fmt.Fprintf(progress, "bench: %d cables MOSCOW -> WAR -> STATE\n", n)
-	type released struct {
-		id   string
-		prec cable.Precedence
-		at   time.Time
-	}
-	var mu sync.Mutex
-	var ids []released
-	var next atomic.Int64
 	received := p.nodes["STATE"].metrics.Received("STATE")
 	stopWatch, err := watch.start()
 	if err != nil {
@@ -179,32 +171,15 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 	defer stopWatch()
 	cpu0 := processCPU()
 	start := time.Now()
-	var wg sync.WaitGroup
-	errc := make(chan error, workers)
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1))
-				if i > n {
-					return
-				}
-				c := chaosCable(i, 0)
-				rec, err := post.centre.Release(ctx, drafter, c)
-				if err != nil {
-					errc <- err
-					return
-				}
-				mu.Lock()
-				ids = append(ids, released{rec.Cable.ID, c.Precedence, time.Now()})
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	select {
-	case err := <-errc:
+	ids, err := releaseAll(ctx, n, workers, func(ctx context.Context, c *cable.Cable) (string, error) {
+		rec, err := post.centre.Release(ctx, drafter, c)
+		if err != nil {
+			return "", err
+		}
+		return rec.Cable.ID, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)
-	default:
 	}
 	fmt.Fprintf(progress, "bench: %d released at MOSCOW in %.2fs\n", n, time.Since(start).Seconds())
 	// Done when the hub has counted every cable received; reading each
@@ -225,18 +200,17 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 	if err := stopWatch(); err != nil {
 		return nil, err
 	}
-	byPrec := map[cable.Precedence][]time.Duration{}
-	for _, r := range ids {
-		at, ok := p.holds(ctx, r.id)
+	out.Latency, err = latencies(ids, func(id string) (time.Time, error) {
+		at, ok := p.holds(ctx, id)
 		if !ok {
-			return nil, fmt.Errorf("%s counted at the hub but not held there", r.id)
+			return time.Time{}, fmt.Errorf("%s counted at the hub but not held there", id)
 		}
-		byPrec[r.prec] = append(byPrec[r.prec], at.Sub(r.at))
+		return at, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out.Cables = benchResult{Name: "release at MOSCOW to stored at STATE via WAR (sealed, synced custody)", Cables: n, Seconds: secs, PerSecond: float64(n) / secs, CPUPerCable: cpu}
-	for prec, ds := range byPrec {
-		out.Latency[prec.String()] = newLatency(ds)
-	}
 
 	// Raw JetStream between the same servers, again.
 	fmt.Fprintf(progress, "bench: raw JetStream after, %d messages of %d bytes\n", n, len(sample))
@@ -251,6 +225,69 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 			return nil, err
 		}
 		out.Flash, out.Backlog = &fl, backlog
+	}
+	return out, nil
+}
+
+// releasedCable is a cable a benchmark released: its identifier, its
+// precedence, and when its release was acknowledged.
+type releasedCable struct {
+	id   string
+	prec cable.Precedence
+	at   time.Time
+}
+
+// releaseAll releases chaosCable(1) to chaosCable(n) through release,
+// workers at a time, each worker taking the next cable as soon as its
+// last is acknowledged. It stops at the first error.
+func releaseAll(ctx context.Context, n, workers int, release func(context.Context, *cable.Cable) (string, error)) ([]releasedCable, error) {
+	var mu sync.Mutex
+	var ids []releasedCable
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				c := chaosCable(i, 0)
+				id, err := release(ctx, c)
+				if err != nil {
+					errc <- err
+					return
+				}
+				mu.Lock()
+				ids = append(ids, releasedCable{id, c.Precedence, time.Now()})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, err
+	default:
+		return ids, nil
+	}
+}
+
+// latencies is, by precedence, each released cable's time from its
+// release to its receipt at the hub, which receivedAt reads.
+func latencies(ids []releasedCable, receivedAt func(id string) (time.Time, error)) (map[string]latency, error) {
+	byPrec := map[cable.Precedence][]time.Duration{}
+	for _, r := range ids {
+		at, err := receivedAt(r.id)
+		if err != nil {
+			return nil, err
+		}
+		byPrec[r.prec] = append(byPrec[r.prec], at.Sub(r.at))
+	}
+	out := map[string]latency{}
+	for prec, ds := range byPrec {
+		out[prec.String()] = newLatency(ds)
 	}
 	return out, nil
 }

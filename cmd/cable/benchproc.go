@@ -8,11 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	cable "github.com/cable-archive/cable"
 )
 
 // benchNetworkProcesses is benchNetwork with each node a process of its
@@ -80,44 +76,13 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 	if before, err = receivedAt(ctx, client, hubMetrics, "STATE"); err != nil {
 		return nil, err
 	}
-	type released struct {
-		id   string
-		prec cable.Precedence
-		at   time.Time
-	}
-	var mu sync.Mutex
-	var ids []released
-	var next atomic.Int64
 	cpu0 := cpu()
 	nodes0, _ := nw.cpu()
 	clients0 := processCPU()
 	start := time.Now()
-	var wg sync.WaitGroup
-	errc := make(chan error, workers)
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1))
-				if i > n {
-					return
-				}
-				c := chaosCable(i, 0)
-				id, err := rel.release(ctx, c)
-				if err != nil {
-					errc <- err
-					return
-				}
-				mu.Lock()
-				ids = append(ids, released{id, c.Precedence, time.Now()})
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	select {
-	case err := <-errc:
+	ids, err := releaseAll(ctx, n, workers, rel.release)
+	if err != nil {
 		return nil, err
-	default:
 	}
 	fmt.Fprintf(progress, "bench: %d released at MOSCOW in %.2fs\n", n, time.Since(start).Seconds())
 	if err := awaitReceived(ctx, nw, client, hubMetrics, before+n, 20*time.Minute); err != nil {
@@ -137,20 +102,19 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 		return nil, err
 	}
 	defer hub.Close()
-	byPrec := map[cable.Precedence][]time.Duration{}
-	for _, r := range ids {
-		rec, err := hub.Cable(ctx, r.id)
+	out.Latency, err = latencies(ids, func(id string) (time.Time, error) {
+		rec, err := hub.Cable(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("%s counted at the hub: %w", r.id, err)
+			return time.Time{}, fmt.Errorf("%s counted at the hub: %w", id, err)
 		}
 		d := rec.DeliveryFor("STATE")
 		if d == nil {
-			return nil, fmt.Errorf("%s counted at the hub but not received there", r.id)
+			return time.Time{}, fmt.Errorf("%s counted at the hub but not received there", id)
 		}
-		byPrec[r.prec] = append(byPrec[r.prec], d.Receipt.At.Sub(r.at))
-	}
-	for prec, ds := range byPrec {
-		out.Latency[prec.String()] = newLatency(ds)
+		return d.Receipt.At, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	fmt.Fprintf(progress, "bench: raw JetStream after, %d messages of %d bytes\n", n, len(sample))
