@@ -862,3 +862,23 @@ func TestForwardKeepsRefusedUntilRecorded(t *testing.T) {
 		t.Errorf("handler called %d times, want 2", calls)
 	}
 }
+
+// TestLeafLinksUncompressed checks that every leaf link, on both of its
+// ends, runs without compression: what it carries is ciphertext.
+func TestLeafLinksUncompressed(t *testing.T) {
+	n := openNetwork(t, nil)
+	for name, tr := range map[string]*Transport{"STATE": n.state, "WAR": n.war, "MOSCOW": n.moscow} {
+		lz, err := tr.srv.Leafz(nil)
+		if err != nil {
+			t.Fatalf("%s: leafz: %v", name, err)
+		}
+		if len(lz.Leafs) == 0 {
+			t.Fatalf("%s: no leaf links", name)
+		}
+		for _, l := range lz.Leafs {
+			if l.Compression != "off" {
+				t.Errorf("%s: leaf link to %s has compression %q, want off", name, l.Name, l.Compression)
+			}
+		}
+	}
+}
