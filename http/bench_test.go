@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	cable "github.com/cable-archive/cable"
@@ -84,8 +85,20 @@ func BenchmarkCablePageBaseline(b *testing.B) {
 	}
 }
 
+// longDraft is validDraft with about 4 KB of text in ten paragraphs, the
+// size of the network benchmark's cables.
+func longDraft() *cable.Cable {
+	c := validDraft()
+	c.Paragraphs = nil
+	for i := 1; i <= 10; i++ {
+		c.Paragraphs = append(c.Paragraphs, cable.Paragraph{Number: i, Classification: cable.Secret,
+			Text: strings.Repeat("Basic features of the post-war Soviet outlook, \"as put forward\" by the official machine. ", 4)})
+	}
+	return c
+}
+
 func BenchmarkDecodeDraftJSON(b *testing.B) {
-	data, _ := json.Marshal(validDraft())
+	data, _ := json.Marshal(longDraft())
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -97,7 +110,7 @@ func BenchmarkDecodeDraftJSON(b *testing.B) {
 
 // BenchmarkDecodeDraftJSONBaseline unmarshals straight into a cable.
 func BenchmarkDecodeDraftJSONBaseline(b *testing.B) {
-	data, _ := json.Marshal(validDraft())
+	data, _ := json.Marshal(longDraft())
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

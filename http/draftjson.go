@@ -24,6 +24,15 @@ var assignedFields = map[string]bool{"id": true, "serial": true, "dtg": true, "r
 // all the same so the caller can check it too. The fields release and
 // receipt assign (id, serial, dtg, received, distribution) are ignored.
 func DecodeDraftJSON(data []byte) (*cable.Cable, []cable.Problem, error) {
+	if c, ok := readPlainDraft(data); ok {
+		return c, nil, nil
+	}
+	return decodeDraftJSON(data)
+}
+
+// decodeDraftJSON is DecodeDraftJSON through encoding/json, for any body:
+// it reads the body once whole and each field again.
+func decodeDraftJSON(data []byte) (*cable.Cable, []cable.Problem, error) {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&raw); err != nil {
