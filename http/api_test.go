@@ -486,3 +486,38 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Errorf("%d records, want 51", n)
 	}
 }
+
+// TestReadBody checks a body is read whole whatever its Content-Length
+// says, and no further than the limit.
+func TestReadBody(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		body   string
+		length int64
+		max    int64
+		tooBig bool
+	}{
+		{"as announced", "0123456789", 10, 100, false},
+		{"unannounced", "0123456789", -1, 100, false},
+		{"shorter than announced", "01234", 10, 100, false},
+		{"longer than announced", "0123456789", 4, 100, false},
+		{"empty", "", 0, 100, false},
+		{"over the limit, announced", "0123456789", 10, 5, true},
+		{"over the limit, announced under it", "0123456789", 4, 5, true},
+		{"at the limit", "01234", 5, 5, false},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		r.ContentLength = tc.length
+		got, err := readBody(httptest.NewRecorder(), r, tc.max)
+		var maxErr *http.MaxBytesError
+		if tc.tooBig {
+			if !errors.As(err, &maxErr) {
+				t.Errorf("%s: got %q, %v; want a MaxBytesError", tc.name, got, err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.body {
+			t.Errorf("%s: got %q, %v; want %q", tc.name, got, err, tc.body)
+		}
+	}
+}
