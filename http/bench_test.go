@@ -108,6 +108,19 @@ func BenchmarkDecodeDraftJSON(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeDraftJSONEncodingJSON reads the same draft through
+// encoding/json, as DecodeDraftJSON reads a draft that is not plain.
+func BenchmarkDecodeDraftJSONEncodingJSON(b *testing.B) {
+	data, _ := json.Marshal(longDraft())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ps, err := decodeDraftJSON(data); err != nil || len(ps) > 0 {
+			b.Fatal(err, ps)
+		}
+	}
+}
+
 // BenchmarkDecodeDraftJSONBaseline unmarshals straight into a cable.
 func BenchmarkDecodeDraftJSONBaseline(b *testing.B) {
 	data, _ := json.Marshal(longDraft())

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -16,13 +17,12 @@ import (
 // may set, given once and not null, every marking known, every string
 // valid UTF-8. It reports false at anything else, without saying why;
 // DecodeDraftJSON then reads the body through encoding/json, which names
-// every problem. encoding/json reads a 4 KB draft about five times over
-// (the object whole, then each field checked and decoded); this is most
-// of the API's cost of a release.
+// every problem. (encoding/json reads the body about five times over: the
+// object whole, then each field checked and decoded.)
 func readPlainDraft(data []byte) (*cable.Cable, bool) {
 	r := plainReader{data: data}
 	c := &cable.Cable{}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(draftFields))
 	ok := r.object(func(key string) bool {
 		if seen[key] {
 			return false
@@ -37,51 +37,70 @@ func readPlainDraft(data []byte) (*cable.Cable, bool) {
 	return c, true
 }
 
+// The members of the objects inside a draft, in the order fields takes
+// their destinations.
+var (
+	addresseeMembers = []string{"station", "role"}
+	referenceMembers = []string{"text", "id"}
+	authorityMembers = []string{"order", "classified_by", "reason", "declassify_on"}
+)
+
 // draftField reads the value of the draft's field key into c.
 func (r *plainReader) draftField(c *cable.Cable, key string) bool {
-	var err error
 	switch key {
 	case "station":
-		c.Station, err = r.str()
+		return r.strInto(&c.Station)
 	case "subject":
-		c.Subject, err = r.str()
+		return r.strInto(&c.Subject)
 	case "signature":
-		c.Signature, err = r.str()
+		return r.strInto(&c.Signature)
 	case "precedence":
-		var s string
-		if s, err = r.str(); err == nil {
-			c.Precedence, err = cable.ParsePrecedence(s)
+		s, ok := r.str()
+		if !ok {
+			return false
 		}
+		p, err := cable.ParsePrecedence(s)
+		c.Precedence = p
+		return err == nil
 	case "classification":
-		var s string
-		if s, err = r.str(); err == nil {
-			c.Classification, err = cable.ParseClassification(s)
+		s, ok := r.str()
+		if !ok {
+			return false
 		}
+		v, err := cable.ParseClassification(s)
+		c.Classification = v
+		return err == nil
 	case "captions":
 		return r.array(func() bool {
-			s, err := r.str()
-			k, perr := cable.ParseCaption(s)
+			s, ok := r.str()
+			if !ok {
+				return false
+			}
+			k, err := cable.ParseCaption(s)
 			c.Captions = append(c.Captions, k)
-			return err == nil && perr == nil
+			return err == nil
 		})
 	case "handling":
 		return r.array(func() bool {
-			s, err := r.str()
-			h, perr := cable.ParseHandling(s)
+			s, ok := r.str()
+			if !ok {
+				return false
+			}
+			h, err := cable.ParseHandling(s)
 			c.Handling = append(c.Handling, h)
-			return err == nil && perr == nil
+			return err == nil
 		})
 	case "tags":
 		c.Tags = []string{} // as encoding/json fills an empty array
 		return r.array(func() bool {
-			s, err := r.str()
+			s, ok := r.str()
 			c.Tags = append(c.Tags, s)
-			return err == nil
+			return ok
 		})
 	case "to":
 		return r.array(func() bool {
 			var station, role string
-			ok := r.fields(map[string]*string{"station": &station, "role": &role})
+			ok := r.fields(addresseeMembers, &station, &role)
 			c.To = append(c.To, cable.Addressee{
 				Station: strings.ToUpper(strings.TrimSpace(station)),
 				Role:    cable.Role(strings.ToLower(strings.TrimSpace(role))),
@@ -90,14 +109,17 @@ func (r *plainReader) draftField(c *cable.Cable, key string) bool {
 		})
 	case "references":
 		return r.array(func() bool {
-			var ref cable.Reference
+			// A reference is its text alone: the ID a cable's JSON
+			// carries is resolved again when the cable is stored.
+			var text, id string
+			ok := false
 			if r.peek() == '"' {
-				ref.Text, err = r.str()
-			} else if !r.fields(map[string]*string{"text": &ref.Text, "id": &ref.ID}) {
-				return false
+				text, ok = r.str()
+			} else {
+				ok = r.fields(referenceMembers, &text, &id)
 			}
-			c.References = append(c.References, cable.Reference{Text: ref.Text})
-			return err == nil
+			c.References = append(c.References, cable.Reference{Text: text})
+			return ok
 		})
 	case "paragraphs":
 		return r.array(func() bool {
@@ -106,17 +128,17 @@ func (r *plainReader) draftField(c *cable.Cable, key string) bool {
 			return ok
 		})
 	case "authority":
-		var a cable.Authority
+		a := &cable.Authority{}
 		var declassifyOn string
-		if !r.fields(map[string]*string{"order": &a.Order, "classified_by": &a.ClassifiedBy, "reason": &a.Reason, "declassify_on": &declassifyOn}) {
+		if !r.fields(authorityMembers, &a.Order, &a.ClassifiedBy, &a.Reason, &declassifyOn) {
 			return false
 		}
+		var err error
 		a.DeclassifyOn, err = cable.ParseDeclassifyOn(declassifyOn)
-		c.Authority = &a
-	default:
-		return false
+		c.Authority = a
+		return err == nil
 	}
-	return err == nil
+	return false
 }
 
 // paragraph reads the paragraph at index i of the draft's paragraphs. A
@@ -124,27 +146,24 @@ func (r *plainReader) draftField(c *cable.Cable, key string) bool {
 func (r *plainReader) paragraph(i int) (cable.Paragraph, bool) {
 	var p cable.Paragraph
 	var class string
-	ok := r.object(func(key string) bool {
-		var err error
+	read := r.object(func(key string) bool {
 		switch key {
 		case "number":
-			var ok bool
-			p.Number, ok = r.integer()
+			n, ok := r.integer()
+			p.Number = n
 			return ok
 		case "classification":
-			class, err = r.str()
+			return r.strInto(&class)
 		case "text":
-			p.Text, err = r.str()
-		default:
-			return false
+			return r.strInto(&p.Text)
 		}
-		return err == nil
+		return false
 	})
 	if p.Number == 0 {
 		p.Number = i + 1
 	}
-	if !ok || class == "" {
-		return p, ok
+	if !read || class == "" {
+		return p, read
 	}
 	v, err := cable.ParseClassification(class)
 	if err != nil {
@@ -155,16 +174,13 @@ func (r *plainReader) paragraph(i int) (cable.Paragraph, bool) {
 }
 
 // plainReader reads the plain JSON of readPlainDraft; each method reports
-// false (or errPlain) at anything it does not read the way encoding/json
-// would.
+// false at anything it does not read the way encoding/json would.
 type plainReader struct {
 	data []byte
 	i    int
 }
 
-// errPlain is any value the reader leaves to encoding/json.
-var errPlain = cable.Errorf(cable.EINVALID, "not a plain draft")
-
+// space skips white space.
 func (r *plainReader) space() {
 	for r.i < len(r.data) {
 		switch r.data[r.i] {
@@ -204,8 +220,8 @@ func (r *plainReader) object(member func(key string) bool) bool {
 		return true
 	}
 	for {
-		key, err := r.str()
-		if err != nil || !r.next(':') || !member(key) {
+		key, ok := r.str()
+		if !ok || !r.next(':') || !member(key) {
 			return false
 		}
 		if !r.next(',') {
@@ -214,19 +230,17 @@ func (r *plainReader) object(member func(key string) bool) bool {
 	}
 }
 
-// fields reads an object whose members are all strings among fields,
-// each given once.
-func (r *plainReader) fields(fields map[string]*string) bool {
-	seen := make(map[string]bool, len(fields))
+// fields reads an object whose members are all strings named among
+// names, each given once, into the destination of the same index.
+func (r *plainReader) fields(names []string, dsts ...*string) bool {
+	var seen uint
 	return r.object(func(key string) bool {
-		dst, ok := fields[key]
-		if !ok || seen[key] {
+		i := slices.Index(names, key)
+		if i < 0 || seen&(1<<i) != 0 {
 			return false
 		}
-		seen[key] = true
-		s, err := r.str()
-		*dst = s
-		return err == nil
+		seen |= 1 << i
+		return r.strInto(dsts[i])
 	})
 }
 
@@ -250,9 +264,9 @@ func (r *plainReader) array(elem func() bool) bool {
 
 // str reads a string, its escapes as encoding/json reads them. Invalid
 // UTF-8, which encoding/json replaces byte by byte, is left to it.
-func (r *plainReader) str() (string, error) {
+func (r *plainReader) str() (string, bool) {
 	if !r.next('"') {
-		return "", errPlain
+		return "", false
 	}
 	start, escaped, ascii := r.i, false, true
 	for {
@@ -260,7 +274,7 @@ func (r *plainReader) str() (string, error) {
 			r.i++
 		}
 		if r.i >= len(r.data) {
-			return "", errPlain
+			return "", false
 		}
 		c := r.data[r.i]
 		if c == '"' {
@@ -269,18 +283,18 @@ func (r *plainReader) str() (string, error) {
 		switch {
 		case c == '\\':
 			if r.i+1 >= len(r.data) || strings.IndexByte(`"\/bfnrtu`, r.data[r.i+1]) < 0 {
-				return "", errPlain
+				return "", false
 			}
 			if r.data[r.i+1] == 'u' {
 				if hex4(r.data[r.i:]) < 0 {
-					return "", errPlain
+					return "", false
 				}
 				r.i += 4
 			}
 			escaped = true
 			r.i++
 		case c < 0x20:
-			return "", errPlain
+			return "", false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
@@ -289,10 +303,10 @@ func (r *plainReader) str() (string, error) {
 	raw := r.data[start:r.i]
 	r.i++
 	if !ascii && !utf8.Valid(raw) {
-		return "", errPlain
+		return "", false
 	}
 	if !escaped {
-		return string(raw), nil
+		return string(raw), true
 	}
 	b := make([]byte, 0, len(raw))
 	for {
@@ -334,7 +348,14 @@ func (r *plainReader) str() (string, error) {
 		b = append(b, c)
 		raw = raw[k+2:]
 	}
-	return string(b), nil
+	return string(b), true
+}
+
+// strInto reads a string into dst.
+func (r *plainReader) strInto(dst *string) bool {
+	s, ok := r.str()
+	*dst = s
+	return ok
 }
 
 // hex4 returns the character of the \uXXXX escape at the start of s, -1

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	cable "github.com/cable-archive/cable"
 )
 
 // plainSeeds are drafts as clients send them: Go's encoding/json (which
@@ -59,7 +61,7 @@ func TestReadPlainDraft(t *testing.T) {
 
 // samePlainDraft fails t unless encoding/json reads data as the draft
 // the plain reader read, without problems.
-func samePlainDraft(t testing.TB, data []byte, plain any) {
+func samePlainDraft(t testing.TB, data []byte, plain *cable.Cable) {
 	t.Helper()
 	want, ps, err := decodeDraftJSON(data)
 	if err != nil || len(ps) > 0 {
