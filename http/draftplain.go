@@ -55,41 +55,13 @@ func (r *plainReader) draftField(c *cable.Cable, key string) bool {
 	case "signature":
 		return r.strInto(&c.Signature)
 	case "precedence":
-		s, ok := r.str()
-		if !ok {
-			return false
-		}
-		p, err := cable.ParsePrecedence(s)
-		c.Precedence = p
-		return err == nil
+		return marking(r, &c.Precedence, cable.ParsePrecedence)
 	case "classification":
-		s, ok := r.str()
-		if !ok {
-			return false
-		}
-		v, err := cable.ParseClassification(s)
-		c.Classification = v
-		return err == nil
+		return marking(r, &c.Classification, cable.ParseClassification)
 	case "captions":
-		return r.array(func() bool {
-			s, ok := r.str()
-			if !ok {
-				return false
-			}
-			k, err := cable.ParseCaption(s)
-			c.Captions = append(c.Captions, k)
-			return err == nil
-		})
+		return r.array(func() bool { return markingOnto(r, &c.Captions, cable.ParseCaption) })
 	case "handling":
-		return r.array(func() bool {
-			s, ok := r.str()
-			if !ok {
-				return false
-			}
-			h, err := cable.ParseHandling(s)
-			c.Handling = append(c.Handling, h)
-			return err == nil
-		})
+		return r.array(func() bool { return markingOnto(r, &c.Handling, cable.ParseHandling) })
 	case "tags":
 		c.Tags = []string{} // as encoding/json fills an empty array
 		return r.array(func() bool {
@@ -139,6 +111,25 @@ func (r *plainReader) draftField(c *cable.Cable, key string) bool {
 		return err == nil
 	}
 	return false
+}
+
+// marking reads a string that parse knows into dst.
+func marking[T any](r *plainReader, dst *T, parse func(string) (T, error)) bool {
+	s, ok := r.str()
+	if !ok {
+		return false
+	}
+	v, err := parse(s)
+	*dst = v
+	return err == nil
+}
+
+// markingOnto reads a string that parse knows onto the end of list.
+func markingOnto[T any](r *plainReader, list *[]T, parse func(string) (T, error)) bool {
+	var v T
+	ok := marking(r, &v, parse)
+	*list = append(*list, v)
+	return ok
 }
 
 // paragraph reads the paragraph at index i of the draft's paragraphs. A
