@@ -84,7 +84,7 @@ func (r *plainReader) draftField(c *cable.Cable, key string) bool {
 			// A reference is its text alone: the ID a cable's JSON
 			// carries is resolved again when the cable is stored.
 			var text, id string
-			ok := false
+			var ok bool
 			if r.peek() == '"' {
 				text, ok = r.str()
 			} else {

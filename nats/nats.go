@@ -566,21 +566,19 @@ func startServer(o Options) (*server.Server, *server.Options, error) {
 		host, port, _ := splitListen(o.Listen) // checked in normalize
 		sopts.Host, sopts.Port = host, port
 	}
+	// Leaf links carry sealed cables, ciphertext that does not compress:
+	// the server's default (s2_auto) would frame or compress every message
+	// for nothing, a fifth of a relay's CPU. Both ends turn it off.
+	uncompressed := server.CompressionOpts{Mode: server.CompressionOff}
 	if o.LeafListen != "" {
 		host, port, _ := splitListen(o.LeafListen)
 		sopts.LeafNode.Host, sopts.LeafNode.Port = host, port
-		sopts.LeafNode.Compression = server.CompressionOpts{Mode: server.CompressionOff}
+		sopts.LeafNode.Compression = uncompressed
 	}
 	if o.Hub != "" {
 		u, _ := hubURL(o.Hub)
-		sopts.LeafNode.Remotes = []*server.RemoteLeafOpts{{
-			URLs:        []*url.URL{u},
-			Compression: server.CompressionOpts{Mode: server.CompressionOff},
-		}}
+		sopts.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}, Compression: uncompressed}}
 	}
-	// Leaf links carry sealed cables, ciphertext that does not compress:
-	// the server's default (s2_auto) would frame or compress every message
-	// for nothing, a fifth of a relay's CPU.
 	if o.Hub != "" || o.LeafListen != "" {
 		sopts.LeafNode.ReconnectInterval = leafReconnect
 	}
