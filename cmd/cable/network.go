@@ -281,6 +281,11 @@ func (r *releaser) release(ctx context.Context, c *cable.Cable) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	return r.post(ctx, body)
+}
+
+// post posts a cable already encoded as JSON, as release does.
+func (r *releaser) post(ctx context.Context, body []byte) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url+"/api/v1/cables", bytes.NewReader(body))
 	if err != nil {
 		return "", err
