@@ -166,8 +166,9 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 
 // batch is one call of a Receive handler.
 type batch struct {
-	prec cable.Precedence
-	ids  []string
+	prec  cable.Precedence   // the first transmission's
+	precs []cable.Precedence // each transmission's
+	ids   []string
 }
 
 // collector is a Receive handler that records what it is handed.
@@ -189,6 +190,7 @@ func (c *collector) handle(ctx context.Context, ts []*cable.Transmission) error 
 	b := batch{prec: ts[0].Precedence}
 	for _, t := range ts {
 		b.ids = append(b.ids, t.CableID+"/"+t.Destination)
+		b.precs = append(b.precs, t.Precedence)
 	}
 	c.batches = append(c.batches, b)
 	c.batchesTrs = append(c.batchesTrs, ts)
@@ -311,13 +313,17 @@ func TestSendReceive(t *testing.T) {
 	if _, ok := c.got[key(ts[1])]; ok {
 		t.Error("STATE received WAR's copy")
 	}
-	// Most urgent first: FLASH, IMMEDIATE, ROUTINE, one precedence a batch.
+	// Most urgent first: FLASH, IMMEDIATE, ROUTINE; FLASH in a batch of
+	// its own (the ROUTINE cable may share IMMEDIATE's, if it was there).
 	var order []cable.Precedence
 	for _, b := range c.snapshot() {
-		order = append(order, b.prec)
+		order = append(order, b.precs...)
+		if b.prec == cable.Flash && len(b.precs) > 1 {
+			t.Errorf("a FLASH batch holds %v", b.precs)
+		}
 	}
 	if fmt.Sprint(order) != fmt.Sprint([]cable.Precedence{cable.Flash, cable.Immediate, cable.Routine}) {
-		t.Errorf("batches by precedence = %v, want [FLASH IMMEDIATE ROUTINE]", order)
+		t.Errorf("transmissions by precedence = %v, want [FLASH IMMEDIATE ROUTINE]", order)
 	}
 	pending, err = tr.Pending(ctx, "STATE")
 	if err != nil {
@@ -345,6 +351,51 @@ func TestSendReceive(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTransmission(t, w.got[key(ts[1])], ts[1])
+}
+
+// TestReceiveFillsBatches checks that a batch of IMMEDIATE is filled with
+// the less urgent messages waiting, most urgent first, and that a FLASH
+// batch carries nothing else.
+func TestReceiveFillsBatches(t *testing.T) {
+	F, O, R := cable.Flash, cable.Immediate, cable.Routine
+	for _, tc := range []struct {
+		size int
+		want [][]cable.Precedence
+	}{
+		{0, [][]cable.Precedence{{F, F}, {O, O, O, R, R, R, R}}},
+		{4, [][]cable.Precedence{{F, F}, {O, O, O, R}, {R, R, R}}},
+	} {
+		t.Run(fmt.Sprint("receive batch ", tc.size), func(t *testing.T) {
+			tr := openTest(t, Options{ReceiveBatch: tc.size})
+			var ts []*cable.Transmission
+			ts = append(ts, many(4, 20, "STATE", R)...)
+			ts = append(ts, many(3, 10, "STATE", O)...)
+			ts = append(ts, many(2, 1, "STATE", F)...)
+			if err := tr.Send(context.Background(), ts); err != nil {
+				t.Fatal(err)
+			}
+			// The first batch's handler waits, so that every lane holds
+			// its messages when the next batch is taken.
+			c := collector{fail: func(call int, _ []*cable.Transmission) error {
+				if call == 0 {
+					time.Sleep(300 * time.Millisecond)
+				}
+				return nil
+			}}
+			stop := receive(t, tr, "STATE", c.handle)
+			waitFor(t, "nine cables", func() bool { return c.received() == len(ts) })
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			var got [][]cable.Precedence
+			for _, b := range c.snapshot() {
+				got = append(got, b.precs)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("batches %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
 
 func TestHandlerErrorRedelivers(t *testing.T) {
@@ -582,17 +633,25 @@ func TestDedup(t *testing.T) {
 	}
 }
 
-// checkBatches checks that no batch mixes precedences or exceeds BatchSize.
+// checkBatches checks that no batch exceeds BatchSize, that each hands
+// over its transmissions most urgent first and with the precedence they
+// were sent with, and that a FLASH batch holds only FLASH.
 func checkBatches(t *testing.T, bs []batch, byID map[string]cable.Precedence) {
 	t.Helper()
 	for i, b := range bs {
 		if len(b.ids) > BatchSize {
 			t.Errorf("batch %d holds %d, more than %d", i, len(b.ids), BatchSize)
 		}
-		for _, id := range b.ids {
-			if byID[id] != b.prec {
-				t.Errorf("batch %d of %s holds %s of %s", i, b.prec, id, byID[id])
+		for j, id := range b.ids {
+			if byID[id] != b.precs[j] {
+				t.Errorf("batch %d hands over %s as %s, sent as %s", i, id, b.precs[j], byID[id])
 			}
+			if j > 0 && b.precs[j] < b.precs[j-1] {
+				t.Errorf("batch %d hands over %s after %s", i, b.precs[j], b.precs[j-1])
+			}
+		}
+		if b.prec == cable.Flash && b.precs[len(b.precs)-1] != cable.Flash {
+			t.Errorf("FLASH batch %d holds %v", i, b.precs)
 		}
 	}
 }
@@ -627,11 +686,13 @@ func TestPrecedenceBacklog(t *testing.T) {
 	last := cable.Flash
 	counts := map[cable.Precedence]int{}
 	for i, b := range bs {
-		if b.prec < last {
-			t.Fatalf("batch %d is %s after a %s batch", i, b.prec, last)
+		for _, p := range b.precs {
+			if p < last {
+				t.Fatalf("batch %d hands over %s after %s", i, p, last)
+			}
+			last = p
+			counts[p]++
 		}
-		last = b.prec
-		counts[b.prec] += len(b.ids)
 	}
 	if counts[cable.Flash] != 10 || counts[cable.Priority] != 300 || counts[cable.Routine] != 5000 {
 		t.Errorf("received by precedence %v", counts)

@@ -47,10 +47,14 @@ func ConsumerName(station string, p cable.Precedence) string {
 }
 
 // Receive delivers transmissions addressed to station, which this node
-// hosts, to h in batches of at most BatchSize, one precedence per batch,
-// most urgent first: while a more urgent message is waiting no less
-// urgent batch is handed over, and a FLASH message arriving while a
-// ROUTINE backlog drains goes out in the next batch. Every message of a
+// hosts, to h in batches of at most Options.ReceiveBatch, most urgent
+// first: while a more urgent message is waiting no less urgent batch is
+// handed over, and a FLASH message arriving while a ROUTINE backlog
+// drains goes out in the next batch. A batch begins with the most urgent
+// messages held; unless they are FLASH, the less urgent ones held fill
+// the rest of it, most urgent first, so that a receiving centre does not
+// pay a commit for each precedence of a mixed stream. A FLASH batch holds
+// only FLASH, and so waits for nothing less urgent. Every message of a
 // batch is acknowledged, and so removed from the stream, once h returns
 // nil; if h fails the batch is delivered again after Options.RetryDelay.
 //
@@ -666,16 +670,17 @@ type sectionGroup struct {
 
 func (r *receiver) deliver(ctx context.Context, l *lane) error {
 	p := r.p
-	batch := l.next(p.t.opts.ReceiveBatch)
+	now := time.Now()
+	batch, precs := r.take(l, now)
 	var msgs []jetstream.Msg
 	var trs []*cable.Transmission
 	var drop []jetstream.Msg
 	var complete []*sectionGroup
-	now := time.Now()
-	for _, m := range batch {
+	for i, m := range batch {
+		lp := precs[i]
 		tr, err := decodeTransmission(m.Headers(), m.Data(), p.t.MaxPayload())
-		if err == nil && (tr.Destination != p.station || tr.Precedence != l.p) {
-			err = fmt.Errorf("envelope says %s for %s on the %s subject for %s", tr.Precedence, tr.Destination, l.p, p.station)
+		if err == nil && (tr.Destination != p.station || tr.Precedence != lp) {
+			err = fmt.Errorf("envelope says %s for %s on the %s subject for %s", tr.Precedence, tr.Destination, lp, p.station)
 		}
 		if err == nil && tr.Sections > 1 {
 			g, dup, gerr := r.add(m, tr, now)
@@ -698,7 +703,7 @@ func (r *receiver) deliver(ctx context.Context, l *lane) error {
 			p.log.Warn("nats: malformed transmission", "subject", m.Subject(), "err", err)
 			tr.Refused = err.Error()
 			if !tr.Precedence.Valid() {
-				tr.Precedence = l.p
+				tr.Precedence = lp
 			}
 		}
 		msgs = append(msgs, m)
@@ -731,6 +736,28 @@ func (r *receiver) deliver(ctx context.Context, l *lane) error {
 		}
 	}
 	return r.bound(ctx)
+}
+
+// take takes the next batch from l, the most urgent lane ready, and,
+// unless l is FLASH, tops it up from the less urgent lanes ready, most
+// urgent first. precs is the precedence of each message's lane: its
+// subject, which its envelope must agree with.
+func (r *receiver) take(l *lane, now time.Time) (batch []jetstream.Msg, precs []cable.Precedence) {
+	size := r.p.t.opts.ReceiveBatch
+	for _, o := range r.p.lanes {
+		if o != l && (l.p == cable.Flash || o.p < l.p || !o.ready(now)) {
+			continue
+		}
+		more := o.next(size - len(batch))
+		batch = append(batch, more...)
+		for range more {
+			precs = append(precs, o.p)
+		}
+		if len(batch) == size {
+			break
+		}
+	}
+	return batch, precs
 }
 
 // add holds a section. It returns the group once complete (removed from
