@@ -52,6 +52,10 @@ type Config struct {
 	// most, for releases still on their way (see releaseLoop); 10
 	// milliseconds when zero, none when negative.
 	ReleaseGather time.Duration
+	// TransmitPace is the least time between two rounds of the
+	// transmitter woken by releases other than FLASH (see
+	// transmitPace); 25 milliseconds when zero, none when negative.
+	TransmitPace time.Duration
 }
 
 // Centre is a message centre for one or more stations.
@@ -72,6 +76,7 @@ type Centre struct {
 	replayWindow time.Duration
 	watchEvery   time.Duration
 	gather       time.Duration
+	pace         time.Duration
 	// unsealable holds the transmissions (cable and destination) the
 	// centre could not seal and that wait in the outbox, so that the
 	// operator is alerted once, not at every pass, and so that they do not
@@ -87,7 +92,9 @@ type Centre struct {
 	// way to releases: the release loop waits a moment for them so that
 	// they commit together.
 	preparing atomic.Int64
-	kick      chan struct{}
+	// kick wakes the transmitter after a release, flash at once after a
+	// FLASH release (see transmitPace).
+	kick, flash chan struct{}
 	// moved carries, from the forwarders to hopLoop, the cables that have
 	// passed to a next hop, so that recording where they are never holds
 	// a forwarder up behind the records' writer.
@@ -122,8 +129,8 @@ func New(cfg Config) (*Centre, error) {
 		stations: cfg.Stations, hosted: map[string]bool{}, log: cfg.Logger, metrics: cfg.Metrics,
 		now: cfg.Now, ttl: cfg.SessionTTL, sealer: cfg.Sealer,
 		sectionLimit: cfg.SectionLimit, replayWindow: cfg.ReplayWindow, watchEvery: cfg.WatchInterval,
-		gather:   cfg.ReleaseGather,
-		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1),
+		gather: cfg.ReleaseGather, pace: cfg.TransmitPace,
+		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1), flash: make(chan struct{}, 1),
 		moved: make(chan []*cable.Transmission, 256), unsealable: map[string]bool{},
 	}
 	if c.log == nil {
@@ -146,6 +153,9 @@ func New(cfg Config) (*Centre, error) {
 	}
 	if c.gather == 0 {
 		c.gather = defaultReleaseGather
+	}
+	if c.pace == 0 {
+		c.pace = transmitPace
 	}
 	if c.watchEvery <= 0 {
 		c.watchEvery = 30 * time.Second
@@ -225,9 +235,13 @@ func (c *Centre) Run(ctx context.Context) error {
 // Hosts reports whether this node hosts station.
 func (c *Centre) Hosts(station string) bool { return c.hosted[station] }
 
-func (c *Centre) kickTransmitter() {
+func (c *Centre) kickTransmitter(p cable.Precedence) {
+	kick := c.kick
+	if p == cable.Flash {
+		kick = c.flash
+	}
 	select {
-	case c.kick <- struct{}{}:
+	case kick <- struct{}{}:
 	default:
 	}
 }

@@ -114,7 +114,7 @@ func (c *Centre) Release(ctx context.Context, u *cable.User, draft *cable.Cable)
 		return nil, ctx.Err()
 	}
 	c.metrics.released.WithLabelValues(d.Station).Inc()
-	c.kickTransmitter()
+	c.kickTransmitter(d.Precedence)
 	return p.req.Record, nil
 }
 

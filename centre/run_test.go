@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,8 +35,8 @@ station LONDON post Europe/London AMEMBASSY LONDON
 
 // newCentre makes a centre hosting station, with the keys under keys (as
 // `cable station init` lays them out), records in a new SQLite file and
-// tr for its transport.
-func newCentre(t *testing.T, station, keys string, tr cable.Transport) (*centre.Centre, *sqlite.DB, *cable.Directory) {
+// tr for its transport; each of opts may change its configuration.
+func newCentre(t *testing.T, station, keys string, tr cable.Transport, opts ...func(*centre.Config)) (*centre.Centre, *sqlite.DB, *cable.Directory) {
 	t.Helper()
 	dir, err := cable.ParseDirectory([]byte(testDirectory))
 	if err != nil {
@@ -54,10 +55,14 @@ func newCentre(t *testing.T, station, keys string, tr cable.Transport) (*centre.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { records.Close() })
-	c, err := centre.New(centre.Config{
+	cfg := centre.Config{
 		Records: records, Transport: tr, Form: textform.New(dir), Directory: dir, Rules: rules,
 		Stations: []string{station}, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := centre.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +214,65 @@ func TestUnsealableDoNotHoldUpTheOutbox(t *testing.T) {
 	}
 	if len(pending) != stuck {
 		t.Errorf("%d transmissions queued, want the %d that cannot be sealed", len(pending), stuck)
+	}
+}
+
+// sends is a transport that takes custody of whatever is sent at once
+// and hands each Send's precedences to ch.
+type sends struct {
+	idle
+	ch chan []cable.Precedence
+}
+
+func (s sends) Send(_ context.Context, ts []*cable.Transmission) error {
+	var ps []cable.Precedence
+	for _, t := range ts {
+		ps = append(ps, t.Precedence)
+	}
+	s.ch <- ps
+	return nil
+}
+
+// TestTransmitterPace: a release other than FLASH waits for the
+// transmitter's pace, here an hour, to go out with whatever is released
+// meanwhile; a FLASH release wakes the transmitter at once, and what
+// waited goes with it.
+func TestTransmitterPace(t *testing.T) {
+	ctx := context.Background()
+	keys := t.TempDir()
+	moscow := initKeys(t, keys, "MOSCOW")
+	if _, err := moscow.Trust(initKeys(t, t.TempDir(), "STATE").Export()); err != nil {
+		t.Fatal(err)
+	}
+	out := sends{ch: make(chan []cable.Precedence, 16)}
+	c, _, _ := newCentre(t, "MOSCOW", keys, out, func(cfg *centre.Config) { cfg.TransmitPace = time.Hour })
+	stop := start(c)
+	defer stop()
+	drafter := &cable.User{Name: "drafter", Station: "MOSCOW", Offices: []string{"POL"}, Clearance: cable.Secret, Roles: []cable.UserRole{cable.RoleDrafter}}
+	release := func(subject string, p cable.Precedence) {
+		t.Helper()
+		d := storetest.Cable("MOSCOW", time.Now(), subject, "Text.")
+		d.Precedence = p
+		if _, err := c.Release(ctx, drafter, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	release("Routine", cable.Routine)
+	release("Priority", cable.Priority)
+	select {
+	case ps := <-out.ch:
+		t.Fatalf("sent %v within its pace", ps)
+	case <-time.After(500 * time.Millisecond):
+	}
+	release("Flash", cable.Flash)
+	select {
+	case ps := <-out.ch:
+		if want := []cable.Precedence{cable.Flash, cable.Priority, cable.Routine}; !slices.Equal(ps, want) {
+			t.Errorf("sent %v, want %v", ps, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a FLASH release not sent at once")
 	}
 }
 

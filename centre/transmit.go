@@ -10,13 +10,26 @@ import (
 
 const transmitBatch = 512
 
+// transmitPace is the default least time between the starts of two
+// rounds of the transmitter woken by releases (Config.TransmitPace).
+// Each round costs the same whatever it carries: a custody
+// acknowledgement at the post, a transaction marking its cables sent, and
+// a batch at each hop after. With few releasing clients a round would
+// otherwise carry only the one release transaction before it. A FLASH
+// release wakes the transmitter at once.
+const transmitPace = 25 * time.Millisecond
+
 // transmitLoop hands queued transmissions to the transport and marks them
 // sent once the transport has custody. It runs at start (for what a crash
-// left queued), whenever a release commits, and every few seconds.
+// left queued), after releases commit (at most once every c.pace, but at
+// once for FLASH), and every few seconds.
 func (c *Centre) transmitLoop(ctx context.Context) error {
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
 	for {
+		began := time.Now()
 		for {
 			more, err := c.transmitOnce(ctx)
 			if err != nil {
@@ -33,8 +46,20 @@ func (c *Centre) transmitLoop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-c.flash:
+			continue
 		case <-c.kick:
 		case <-tick.C:
+		}
+		if wait := c.pace - time.Since(began); wait > 0 {
+			pace.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-c.flash:
+			case <-pace.C:
+			}
+			pace.Stop() // since Go 1.23 a stopped timer's channel holds nothing stale
 		}
 	}
 }
