@@ -374,11 +374,13 @@ func TestReceiveFillsBatches(t *testing.T) {
 			if err := tr.Send(context.Background(), ts); err != nil {
 				t.Fatal(err)
 			}
-			// The first batch's handler waits, so that every lane holds
-			// its messages when the next batch is taken.
+			// The first batch's handler waits until the server has
+			// delivered every message, so that every lane holds its
+			// messages when the next batch is taken.
 			c := collector{fail: func(call int, _ []*cable.Transmission) error {
 				if call == 0 {
-					time.Sleep(300 * time.Millisecond)
+					waitFor(t, "every message delivered", func() bool { return undelivered(t, tr, "STATE") == 0 })
+					time.Sleep(100 * time.Millisecond)
 				}
 				return nil
 			}}
@@ -396,6 +398,25 @@ func TestReceiveFillsBatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// undelivered is how many messages for station the server has not yet
+// delivered to its receive consumers.
+func undelivered(tb testing.TB, tr *Transport, station string) uint64 {
+	tb.Helper()
+	var n uint64
+	for _, p := range cable.Precedences() {
+		cons, err := tr.js.Consumer(context.Background(), tr.opts.Stream, ConsumerName(station, p))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n += info.NumPending
+	}
+	return n
 }
 
 func TestHandlerErrorRedelivers(t *testing.T) {
