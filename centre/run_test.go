@@ -245,9 +245,17 @@ func TestTransmitterPace(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := sends{ch: make(chan []cable.Precedence, 16)}
-	c, _, _ := newCentre(t, "MOSCOW", keys, out, func(cfg *centre.Config) { cfg.TransmitPace = time.Hour })
+	c, records, _ := newCentre(t, "MOSCOW", keys, out, func(cfg *centre.Config) { cfg.TransmitPace = time.Hour })
+	// A cable queued before the centre starts goes out in its first
+	// round; the pace counts from there.
+	storetest.Release(t, records, storetest.Cable("MOSCOW", time.Now(), "Queued before", "Text."))
 	stop := start(c)
 	defer stop()
+	select {
+	case <-out.ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cable queued before the start not sent")
+	}
 	drafter := &cable.User{Name: "drafter", Station: "MOSCOW", Offices: []string{"POL"}, Clearance: cable.Secret, Roles: []cable.UserRole{cable.RoleDrafter}}
 	release := func(subject string, p cable.Precedence) {
 		t.Helper()
