@@ -79,6 +79,18 @@ func initKeys(t *testing.T, keys, station string) *seal.Keyring {
 	return k
 }
 
+// postKeys makes the keys of MOSCOW, which trusts STATE's, and returns
+// where they are.
+func postKeys(t *testing.T) string {
+	t.Helper()
+	keys := t.TempDir()
+	moscow := initKeys(t, keys, "MOSCOW")
+	if _, err := moscow.Trust(initKeys(t, t.TempDir(), "STATE").Export()); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
 // start runs c in the background; stop ends it and returns what Run
 // returned.
 func start(c *centre.Centre) (stop func() error) {
@@ -158,11 +170,7 @@ func (o *outbox) Send(_ context.Context, ts []*cable.Transmission) error {
 // a cable queued behind them is sent all the same.
 func TestUnsealableDoNotHoldUpTheOutbox(t *testing.T) {
 	ctx := context.Background()
-	keys := t.TempDir()
-	moscow := initKeys(t, keys, "MOSCOW")
-	if _, err := moscow.Trust(initKeys(t, t.TempDir(), "STATE").Export()); err != nil {
-		t.Fatal(err)
-	}
+	keys := postKeys(t)
 	out := &outbox{sent: map[string]int{}}
 	c, records, _ := newCentre(t, "MOSCOW", keys, out)
 
@@ -239,11 +247,7 @@ func (s sends) Send(_ context.Context, ts []*cable.Transmission) error {
 // waited goes with it.
 func TestTransmitterPace(t *testing.T) {
 	ctx := context.Background()
-	keys := t.TempDir()
-	moscow := initKeys(t, keys, "MOSCOW")
-	if _, err := moscow.Trust(initKeys(t, t.TempDir(), "STATE").Export()); err != nil {
-		t.Fatal(err)
-	}
+	keys := postKeys(t)
 	out := sends{ch: make(chan []cable.Precedence, 16)}
 	c, records, _ := newCentre(t, "MOSCOW", keys, out, func(cfg *centre.Config) { cfg.TransmitPace = time.Hour })
 	// A cable queued before the centre starts goes out in its first

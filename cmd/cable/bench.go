@@ -52,6 +52,11 @@ func cpuPer(cpu func() time.Duration, from time.Duration, n int) float64 {
 	if from == 0 || used <= 0 || n <= 0 {
 		return 0
 	}
+	return msPerCable(used, n)
+}
+
+// msPerCable is used, a cable of n, in milliseconds.
+func msPerCable(used time.Duration, n int) float64 {
 	return float64(used.Microseconds()) / 1000 / float64(n)
 }
 

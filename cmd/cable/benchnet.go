@@ -138,7 +138,7 @@ func benchNetwork(ctx context.Context, dir string, n, workers, backlog, flashRun
 	if err != nil {
 		return nil, err
 	}
-	out := &netBench{Latency: map[string]latency{}}
+	out := &netBench{}
 
 	// One cable through first: it warms the path, and its canonical text
 	// is what raw JetStream carries.

@@ -49,7 +49,7 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 		}
 		return total
 	}
-	out := &netBench{Latency: map[string]latency{}}
+	out := &netBench{}
 
 	// One cable through first: it warms the path, and its canonical text
 	// is what raw JetStream carries.
@@ -105,7 +105,7 @@ func benchNetworkProcesses(ctx context.Context, dir string, spawn spawnFunc, n, 
 	if nodes, ok := nw.cpu(); ok && nodes0 != nil {
 		out.NodeCPU = map[string]float64{"clients": cpuPerCable(clients0, n)}
 		for st, d := range nodes {
-			out.NodeCPU[st] = float64((d - nodes0[st]).Microseconds()) / 1000 / float64(n)
+			out.NodeCPU[st] = msPerCable(d-nodes0[st], n)
 		}
 	}
 
