@@ -320,6 +320,7 @@ func pack(msgs []*natsgo.Msg, maxBytes int, maxCount func(subject string) int) [
 // each of its transmissions has been settled.
 type batchMsg struct {
 	m          jetstream.Msg
+	size       int // its transmissions
 	mu         sync.Mutex
 	left       int
 	nak        bool
@@ -356,7 +357,7 @@ func expand(m jetstream.Msg, progressEvery time.Duration) ([]jetstream.Msg, erro
 	if err != nil {
 		return []jetstream.Msg{m}, err
 	}
-	b := &batchMsg{m: m, left: len(es), every: progressEvery}
+	b := &batchMsg{m: m, size: len(es), left: len(es), every: progressEvery}
 	out := make([]jetstream.Msg, len(es))
 	for i, e := range es {
 		out[i] = &entry{b: b, index: i, header: e.header, data: e.data}

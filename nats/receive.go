@@ -52,8 +52,9 @@ func ConsumerName(station string, p cable.Precedence) string {
 // handed over, and a FLASH message arriving while a ROUTINE backlog
 // drains goes out in the next batch. A batch begins with the most urgent
 // messages held; unless they are FLASH, the less urgent ones held fill
-// the rest of it, most urgent first, so that a receiving centre does not
-// pay a commit for each precedence of a mixed stream. A FLASH batch holds
+// the rest of it, most urgent first, while nothing more urgent is still to
+// come from the server, so that a receiving centre does not pay a commit
+// for each precedence of a mixed stream. A FLASH batch holds
 // only FLASH, and so waits for nothing less urgent. Every message of a
 // batch is acknowledged, and so removed from the stream, once h returns
 // nil; if h fails the batch is delivered again after Options.RetryDelay.
@@ -140,6 +141,10 @@ func (l *lane) take(m jetstream.Msg) {
 	l.retryAt = time.Time{} // it may be for a next hop that is not backing off
 	if md, err := m.Metadata(); err == nil {
 		l.owed = md.NumPending
+		if e, ok := m.(*entry); ok {
+			// The rest of its batch is on its way too, in the pump's hands.
+			l.owed += uint64(e.b.size - 1 - e.index)
+		}
 	} else if l.owed > 0 {
 		l.owed--
 	}
@@ -740,13 +745,18 @@ func (r *receiver) deliver(ctx context.Context, l *lane) error {
 
 // take takes the next batch from l, the most urgent lane ready, and,
 // unless l is FLASH, tops it up from the less urgent lanes ready, most
-// urgent first. precs is the precedence of each message's lane: its
-// subject, which its envelope must agree with.
+// urgent first, while nothing more urgent than them is on its way: a
+// less urgent message never goes before a more urgent one the server
+// has yet to deliver. precs is the precedence of each message's lane:
+// its subject, which its envelope must agree with.
 func (r *receiver) take(l *lane, now time.Time) (batch []jetstream.Msg, precs []cable.Precedence) {
 	size := r.p.t.opts.ReceiveBatch
-	for _, o := range r.p.lanes {
+	for i, o := range r.p.lanes {
 		if o != l && (l.p == cable.Flash || o.p < l.p || !o.ready(now)) {
 			continue
+		}
+		if o != l && r.p.owedBefore(i, now) {
+			break
 		}
 		more := o.next(size - len(batch))
 		batch = append(batch, more...)
