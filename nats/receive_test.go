@@ -45,10 +45,11 @@ func TestTakeWaitsForMoreUrgent(t *testing.T) {
 		t.Fatalf("with an IMMEDIATE on its way, took %v", precs)
 	}
 
-	// The last of the batch arrives, and the server reports one more
-	// IMMEDIATE behind it.
-	immediate.take(&entry{b: &batchMsg{m: &pendingMsg{pending: 1}, size: 1}})
-	if _, precs = r.take(immediate, now); fmt.Sprint(precs) != "[IMMEDIATE]" {
+	// The last of the batch arrives, then a message after which the
+	// server reports one more IMMEDIATE.
+	immediate.take(&entry{b: b, index: 2})
+	immediate.take(&pendingMsg{pending: 1})
+	if _, precs = r.take(immediate, now); fmt.Sprint(precs) != "[IMMEDIATE IMMEDIATE]" {
 		t.Fatalf("with an IMMEDIATE pending at the server, took %v", precs)
 	}
 
