@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -397,6 +398,45 @@ func TestReceiveFillsBatches(t *testing.T) {
 				t.Errorf("batches %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestReceiveFilledBatchKeepsSectionsInOrder: a sectioned IMMEDIATE cable
+// completed in a batch topped up with ROUTINE is handed over before the
+// ROUTINE, not after it.
+func TestReceiveFilledBatchKeepsSectionsInOrder(t *testing.T) {
+	tr := openTest(t, Options{})
+	ts := many(2, 1, "STATE", cable.Flash)
+	ts = append(ts, many(3, 10, "STATE", cable.Routine)...)
+	for i := 1; i <= 2; i++ {
+		x := transmission("2026MOSCOW00020", "MOSCOW", "STATE", cable.Immediate, []byte(fmt.Sprintf("SECTION %02d OF 02", i)))
+		x.Section, x.Sections = i, 2
+		ts = append(ts, x)
+	}
+	if err := tr.Send(context.Background(), ts); err != nil {
+		t.Fatal(err)
+	}
+	// As in TestReceiveFillsBatches, every lane holds its messages when
+	// the batch after the FLASH one is taken.
+	c := collector{fail: func(call int, _ []*cable.Transmission) error {
+		if call == 0 {
+			waitFor(t, "every message delivered", func() bool { return undelivered(t, tr, "STATE") == 0 })
+			time.Sleep(100 * time.Millisecond)
+		}
+		return nil
+	}}
+	stop := receive(t, tr, "STATE", c.handle)
+	waitFor(t, "seven transmissions", func() bool { return c.received() == len(ts) })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var got []cable.Precedence
+	for _, b := range c.snapshot() {
+		got = append(got, b.precs...)
+	}
+	want := []cable.Precedence{cable.Flash, cable.Flash, cable.Immediate, cable.Immediate, cable.Routine, cable.Routine, cable.Routine}
+	if !slices.Equal(got, want) {
+		t.Errorf("handed over %v, want %v", got, want)
 	}
 }
 

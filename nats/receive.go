@@ -683,6 +683,14 @@ func (r *receiver) deliver(ctx context.Context, l *lane) error {
 	var complete []*sectionGroup
 	for i, m := range batch {
 		lp := precs[i]
+		// The cables a section completed go before the less urgent
+		// cables that fill the rest of the batch.
+		if len(complete) > 0 && lp != precs[i-1] {
+			if err := r.handOverAll(ctx, msgs, trs, complete); err != nil {
+				return err
+			}
+			msgs, trs, complete = nil, nil, nil
+		}
 		tr, err := decodeTransmission(m.Headers(), m.Data(), p.t.MaxPayload())
 		if err == nil && (tr.Destination != p.station || tr.Precedence != lp) {
 			err = fmt.Errorf("envelope says %s for %s on the %s subject for %s", tr.Precedence, tr.Destination, lp, p.station)
@@ -719,12 +727,22 @@ func (r *receiver) deliver(ctx context.Context, l *lane) error {
 			p.log.Warn("nats: ack of a duplicate section failed", "subject", m.Subject(), "err", err)
 		}
 	}
+	if err := r.handOverAll(ctx, msgs, trs, complete); err != nil {
+		return err
+	}
+	return r.bound(ctx)
+}
+
+// handOverAll hands over the whole transmissions taken, then the cables
+// that sections taken with them completed, whole, several to a batch
+// while they fit.
+func (r *receiver) handOverAll(ctx context.Context, msgs []jetstream.Msg, trs []*cable.Transmission, complete []*sectionGroup) error {
+	p := r.p
 	if len(trs) > 0 {
-		if err := p.handOver(ctx, l.p, msgs, trs); err != nil {
+		if err := p.handOver(ctx, trs[0].Precedence, msgs, trs); err != nil {
 			return err
 		}
 	}
-	// Complete cables go over whole, several to a batch while they fit.
 	for len(complete) > 0 {
 		var gm []jetstream.Msg
 		var gt []*cable.Transmission
@@ -736,11 +754,11 @@ func (r *receiver) deliver(ctx context.Context, l *lane) error {
 				gt = append(gt, g.trs[i])
 			}
 		}
-		if err := p.handOver(ctx, l.p, gm, gt); err != nil {
+		if err := p.handOver(ctx, gt[0].Precedence, gm, gt); err != nil {
 			return err
 		}
 	}
-	return r.bound(ctx)
+	return nil
 }
 
 // take takes the next batch from l, the most urgent lane ready, and,
