@@ -372,26 +372,8 @@ func TestReceiveFillsBatches(t *testing.T) {
 			ts = append(ts, many(4, 20, "STATE", R)...)
 			ts = append(ts, many(3, 10, "STATE", O)...)
 			ts = append(ts, many(2, 1, "STATE", F)...)
-			if err := tr.Send(context.Background(), ts); err != nil {
-				t.Fatal(err)
-			}
-			// The first batch's handler waits until the server has
-			// delivered every message, so that every lane holds its
-			// messages when the next batch is taken.
-			c := collector{fail: func(call int, _ []*cable.Transmission) error {
-				if call == 0 {
-					waitFor(t, "every message delivered", func() bool { return undelivered(t, tr, "STATE") == 0 })
-					time.Sleep(100 * time.Millisecond)
-				}
-				return nil
-			}}
-			stop := receive(t, tr, "STATE", c.handle)
-			waitFor(t, "nine cables", func() bool { return c.received() == len(ts) })
-			if err := stop(); err != nil {
-				t.Fatal(err)
-			}
 			var got [][]cable.Precedence
-			for _, b := range c.snapshot() {
+			for _, b := range sendAllThenReceive(t, tr, ts) {
 				got = append(got, b.precs)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
@@ -413,11 +395,25 @@ func TestReceiveFilledBatchKeepsSectionsInOrder(t *testing.T) {
 		x.Section, x.Sections = i, 2
 		ts = append(ts, x)
 	}
+	var got []cable.Precedence
+	for _, b := range sendAllThenReceive(t, tr, ts) {
+		got = append(got, b.precs...)
+	}
+	want := []cable.Precedence{cable.Flash, cable.Flash, cable.Immediate, cable.Immediate, cable.Routine, cable.Routine, cable.Routine}
+	if !slices.Equal(got, want) {
+		t.Errorf("handed over %v, want %v", got, want)
+	}
+}
+
+// sendAllThenReceive sends ts, all for STATE, receives them and returns
+// the batches they came in. The first batch's handler waits until the
+// server has delivered every message, so that every lane holds its
+// messages when the next batch is taken.
+func sendAllThenReceive(t *testing.T, tr *Transport, ts []*cable.Transmission) []batch {
+	t.Helper()
 	if err := tr.Send(context.Background(), ts); err != nil {
 		t.Fatal(err)
 	}
-	// As in TestReceiveFillsBatches, every lane holds its messages when
-	// the batch after the FLASH one is taken.
 	c := collector{fail: func(call int, _ []*cable.Transmission) error {
 		if call == 0 {
 			waitFor(t, "every message delivered", func() bool { return undelivered(t, tr, "STATE") == 0 })
@@ -426,18 +422,11 @@ func TestReceiveFilledBatchKeepsSectionsInOrder(t *testing.T) {
 		return nil
 	}}
 	stop := receive(t, tr, "STATE", c.handle)
-	waitFor(t, "seven transmissions", func() bool { return c.received() == len(ts) })
+	waitFor(t, "every transmission", func() bool { return c.received() == len(ts) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	var got []cable.Precedence
-	for _, b := range c.snapshot() {
-		got = append(got, b.precs...)
-	}
-	want := []cable.Precedence{cable.Flash, cable.Flash, cable.Immediate, cable.Immediate, cable.Routine, cable.Routine, cable.Routine}
-	if !slices.Equal(got, want) {
-		t.Errorf("handed over %v, want %v", got, want)
-	}
+	return c.snapshot()
 }
 
 // undelivered is how many messages for station the server has not yet
