@@ -362,6 +362,12 @@ func normalizeParagraph(s string) string {
 	if isNormalParagraph(s) {
 		return s
 	}
+	// White space only at the ends (a form's trailing newline, a space
+	// after the last full stop) is the next most common: trimming is a
+	// slice, not a copy.
+	if t := strings.TrimSpace(s); isNormalParagraph(t) {
+		return t
+	}
 	return collapseParagraph(s)
 }
 
