@@ -664,21 +664,7 @@ func BenchmarkNetwork(b *testing.B) {
 		b.SetBytes(benchTextSize)
 		b.ResetTimer()
 		start := time.Now()
-		futures := make([]jetstream.PubAckFuture, len(ts))
-		for i, t := range ts {
-			f, err := js.PublishAsync("raw.to.STATE.R", t.Text, jetstream.WithStallWait(time.Minute))
-			if err != nil {
-				b.Fatal(err)
-			}
-			futures[i] = f
-		}
-		for _, f := range futures {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				b.Fatal(err)
-			}
-		}
+		publishAllAsync(b, js, "raw.to.STATE.R", ts)
 		elapsed := time.Since(start)
 		b.StopTimer()
 		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
