@@ -383,6 +383,13 @@ func (e *entry) settle(nak bool, delay time.Duration) (last, nakBatch bool, batc
 	return b.left == 0, b.nak, b.delay
 }
 
+// started reports whether any transmission of b has been settled.
+func (b *batchMsg) started() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.left < b.size
+}
+
 // done settles e as handled. If it was the last of its batch, the batch
 // is settled with ack, or handed back if any of its transmissions was.
 func (e *entry) done(ack func() error) error {

@@ -26,6 +26,19 @@ const (
 // alert; a variable so that tests need not wait.
 var unreachableAfter = time.Minute
 
+// maxShedDelay bounds how long what is shed for a next hop that is down
+// stays with the server before it is tried again; a variable so that
+// tests need not wait.
+var maxShedDelay = 30 * time.Second
+
+// fwdMaxAckPending is the forwarding consumers' allowance of messages
+// delivered and not yet acknowledged. What is shed for a next hop that is
+// down counts against it while the server holds it back, so it is large:
+// only when one precedence has more messages than this waiting for hops
+// that are down does that precedence stop for the other hops too. What
+// this process holds at once is bounded by maxHeld, not by this.
+const fwdMaxAckPending = 64 * BatchSize
+
 // minBackoff and maxBackoff bound the wait before a next hop that refused
 // custody is tried again; variables so that a test can make the back-off
 // longer than it waits.
@@ -73,10 +86,10 @@ func (t *Transport) Forward(ctx context.Context, station string, h func(context.
 	ctx, cancel := t.closingContext(ctx)
 	defer cancel()
 
-	f := &forwarder{hops: map[string]*hopState{}, limits: map[string]int{}}
+	f := &forwarder{hops: map[string]*hopState{}, limits: map[string]int{}, shedSeqs: map[uint64]hopLane{}, shedWait: map[hopLane]*shedWait{}}
 	p := &puller{
 		t: t, station: station, h: h, log: t.log.With("station", station, "role", "forward"),
-		maxAckPending: maxAckPending,
+		maxAckPending: fwdMaxAckPending,
 		consumer: func(p cable.Precedence) (string, string, string) {
 			return ForwardConsumerName(station, p), t.fwdSubject(station, "*", p), fmt.Sprintf("%s cables at %s for other stations", p, station)
 		},
@@ -84,6 +97,7 @@ func (t *Transport) Forward(ctx context.Context, station string, h func(context.
 	f.p = p
 	p.deliver = f.deliver
 	p.onLinkUp = f.linkUp
+	p.taken = f.returned
 	err := p.run(ctx)
 	if err == nil && errors.Is(context.Cause(ctx), ErrClosed) {
 		return ErrClosed
@@ -98,6 +112,25 @@ type forwarder struct {
 	// limits are the batch limits of next hops that refused a batch for
 	// lack of space.
 	limits map[string]int
+	// shedSeqs are the stream sequences of the messages shed (handed back
+	// to the server for later while their next hop was down), and
+	// shedWait what is still out of each lane for each next hop. Until it
+	// is back, or long overdue, less urgent messages for that hop wait:
+	// a hop that returns gets its backlog most urgent first.
+	shedSeqs map[uint64]hopLane
+	shedWait map[hopLane]*shedWait
+}
+
+// hopLane is a next hop and a precedence.
+type hopLane struct {
+	hop string
+	p   cable.Precedence
+}
+
+// shedWait is what a lane has shed for a next hop and not seen again.
+type shedWait struct {
+	out   int
+	until time.Time // when to stop waiting for it: due back, and a margin
 }
 
 // hopState is a next hop that has refused custody.
@@ -148,9 +181,59 @@ func (f *forwarder) nextHop(m jetstream.Msg) (dest, next string) {
 	return dest, next
 }
 
-func (f *forwarder) ready(hop string, now time.Time) bool {
-	st := f.hops[hop]
-	return st == nil || !now.Before(st.retryAt)
+// ready reports whether a message of precedence p may go to hop now, and
+// if not, when it may be tried next.
+func (f *forwarder) ready(p cable.Precedence, hop string, now time.Time) (bool, time.Time) {
+	if st := f.hops[hop]; st != nil && now.Before(st.retryAt) {
+		return false, st.retryAt
+	}
+	var until time.Time
+	for q := cable.Flash; q < p; q++ {
+		w := f.shedWait[hopLane{hop, q}]
+		if w == nil {
+			continue
+		}
+		if !now.Before(w.until) {
+			// Not back in time: another forwarder sharing the consumer
+			// may have it. Waiting longer would hold the hop up for good.
+			f.forgetShed(hopLane{hop, q})
+			continue
+		}
+		if w.until.After(until) {
+			until = w.until
+		}
+	}
+	return until.IsZero(), until
+}
+
+// returned hears that the message at seq is held again.
+func (f *forwarder) returned(seq uint64) {
+	hl, ok := f.shedSeqs[seq]
+	if !ok {
+		return
+	}
+	delete(f.shedSeqs, seq)
+	if w := f.shedWait[hl]; w != nil {
+		if w.out--; w.out <= 0 {
+			delete(f.shedWait, hl)
+			// The less urgent lanes waiting for it may go on.
+			for _, l := range f.p.lanes {
+				if l.p > hl.p {
+					l.retryAt = time.Time{}
+				}
+			}
+		}
+	}
+}
+
+// forgetShed stops waiting for what precedence and hop hl shed.
+func (f *forwarder) forgetShed(hl hopLane) {
+	delete(f.shedWait, hl)
+	for seq, x := range f.shedSeqs {
+		if x == hl {
+			delete(f.shedSeqs, seq)
+		}
+	}
 }
 
 // outgoing is one message on its way to the next hop.
@@ -170,14 +253,17 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	var pick []jetstream.Msg
 	keep := l.held[:0]
 	for _, m := range l.held {
-		if _, next := f.nextHop(m); len(pick) < forwardBatch && f.ready(next, now) {
-			pick = append(pick, m)
-		} else {
-			keep = append(keep, m)
+		if _, next := f.nextHop(m); len(pick) < forwardBatch {
+			if ok, _ := f.ready(l.p, next, now); ok {
+				pick = append(pick, m)
+				continue
+			}
 		}
+		keep = append(keep, m)
 	}
 	l.held = keep
 	if len(pick) == 0 {
+		f.shed(l, now)
 		f.holdBack(l, now)
 		return nil
 	}
@@ -256,7 +342,7 @@ func (f *forwarder) deliver(ctx context.Context, l *lane) error {
 	}
 	// What the next hop did not take stays here, first in line.
 	l.held = append(back, l.held...)
-	f.shed(l)
+	f.shed(l, now)
 	if err := p.ack(ctx, acks); err != nil {
 		return err
 	}
@@ -384,32 +470,86 @@ func (f *forwarder) holdBack(l *lane, now time.Time) {
 	var at time.Time
 	for _, m := range l.held {
 		_, next := f.nextHop(m)
-		st := f.hops[next]
-		if st == nil || !now.Before(st.retryAt) {
+		ok, when := f.ready(l.p, next, now)
+		if ok {
 			l.retryAt = time.Time{}
 			return
 		}
-		if at.IsZero() || st.retryAt.Before(at) {
-			at = st.retryAt
+		if at.IsZero() || when.Before(at) {
+			at = when
 		}
 	}
 	l.retryAt = at
 }
 
 // shed hands back to the server, for later, what the lane holds beyond a
-// batch for each next hop that is backing off, so that they do not use up
-// the consumer's pending allowance and stop traffic to the other hops.
-func (f *forwarder) shed(l *lane) {
+// batch for each next hop that is backing off, so that a hop that is down
+// does not fill the lane and stop traffic to the other hops. They come
+// back after the hop's time down so far, from maxBackoff to maxShedDelay,
+// so that a long outage does not keep them going round.
+//
+// A batch message is shed whole or not at all: handed back in part, it
+// would come back whole, and what of it was forwarded meanwhile would be
+// forwarded again. So its transmissions are shed only when every one of
+// them is here, none handled yet, and each is beyond its hop's batch.
+func (f *forwarder) shed(l *lane, now time.Time) {
 	count := map[string]int{}
-	keep := l.held[:0]
-	for _, m := range l.held {
+	beyond := make([]bool, len(l.held))
+	batches := map[*batchMsg]int{} // transmissions beyond, by batch
+	for i, m := range l.held {
 		_, next := f.nextHop(m)
-		if st := f.hops[next]; st != nil && count[next] >= BatchSize {
-			f.p.nak(m, maxBackoff)
+		if f.hops[next] == nil || count[next] < BatchSize {
+			count[next]++
 			continue
 		}
-		count[next]++
-		keep = append(keep, m)
+		beyond[i] = true
+		if e, ok := m.(*entry); ok {
+			batches[e.b]++
+		}
+	}
+	// Whole batches, none of whose transmissions is settled yet: asked
+	// before any is handed back here, which settles it.
+	whole := map[*batchMsg]bool{}
+	for b, n := range batches {
+		whole[b] = n == b.size && !b.started()
+	}
+	keep := l.held[:0]
+	for i, m := range l.held {
+		if !beyond[i] {
+			keep = append(keep, m)
+			continue
+		}
+		if e, ok := m.(*entry); ok && !whole[e.b] {
+			keep = append(keep, m)
+			continue
+		}
+		_, next := f.nextHop(m)
+		st := f.hops[next]
+		delay := min(max(now.Sub(st.downSince), maxBackoff), maxShedDelay)
+		if md, err := m.Metadata(); err == nil {
+			hl := hopLane{next, l.p}
+			if _, again := f.shedSeqs[md.Sequence.Stream]; !again {
+				f.shedSeqs[md.Sequence.Stream] = hl
+				w := f.shedWait[hl]
+				if w == nil {
+					w = &shedWait{}
+					f.shedWait[hl] = w
+				}
+				w.out++
+				// Due back after delay; waited for as long again and a
+				// little, since the server delivers when it gets to it.
+				w.until = later(w.until, now.Add(2*delay+time.Second))
+			}
+		}
+		f.p.nak(m, delay)
 	}
 	l.held = keep
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -246,24 +246,9 @@ func TestNetworkLinkDown(t *testing.T) {
 	n.waitLinks(t)
 	waitFor(t, "the backlog at STATE", func() bool { return streamTransmissions(t, n.state) == 50 })
 	// WAR drained its backlog most urgent first: the stream's order.
-	s, err := n.state.js.Stream(ctx, n.state.opts.Stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var order []cable.Precedence
-	for seq := uint64(1); seq <= 200 && len(order) < 50; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, _ := cable.ParsePrecedence(m.Header.Get(HeaderPrecedence))
-		order = append(order, p)
-	}
-	if !slices.IsSorted(order) {
-		t.Errorf("WAR forwarded the backlog in the order %v, want most urgent first", order)
+	order, _ := storedOrder(t, n.state)
+	if len(order) != 50 || !slices.IsSorted(order) {
+		t.Errorf("WAR forwarded the backlog in the order %v, want 50 most urgent first", order)
 	}
 
 	var atState collector
@@ -420,6 +405,59 @@ func TestSectionsIncomplete(t *testing.T) {
 	}
 	if len(c.snapshot()) != 1 {
 		t.Errorf("handler called %d times, want once", len(c.snapshot()))
+	}
+}
+
+// TestSectionsPastBoundComeBack: the sections of two cables are more than
+// can be held. The cable begun last is handed back and comes again once
+// the first has completed; neither is handed over incomplete. Handing over
+// the oldest as incomplete, as before, lost a cable whose last section was
+// still on its way.
+func TestSectionsPastBoundComeBack(t *testing.T) {
+	t.Cleanup(func(b int) func() { return func() { maxHeldBytes = b } }(maxHeldBytes))
+	maxHeldBytes = 110 // three sections of 35 bytes, not four
+	tr := openTest(t, Options{RetryDelay: 200 * time.Millisecond})
+	ctx := context.Background()
+	sec := func(id string, i int) *cable.Transmission {
+		x := transmission(id, "MOSCOW", "STATE", cable.Priority, []byte(fmt.Sprintf("%s SECTION %02d OF 03 ..", id, i)))
+		x.Section, x.Sections = i, 3
+		return x
+	}
+	a, b := "1946MOSCOW00511", "1946MOSCOW00512"
+	if err := tr.Send(ctx, []*cable.Transmission{sec(a, 1), sec(a, 2), sec(b, 1), sec(b, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []*cable.Transmission
+	stop := receive(t, tr, "STATE", func(_ context.Context, ts []*cable.Transmission) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, ts...)
+		return nil
+	})
+	time.Sleep(100 * time.Millisecond) // the four are held, or one cable handed back
+	if err := tr.Send(ctx, []*cable.Transmission{sec(a, 3), sec(b, 3)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both cables", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= 6 || slices.ContainsFunc(got, func(x *cable.Transmission) bool { return x.Incomplete })
+	})
+	mu.Lock()
+	var order []string
+	for _, x := range got {
+		order = append(order, fmt.Sprintf("%s %d/%d incomplete=%v", x.CableID, x.Section, x.Sections, x.Incomplete))
+	}
+	want := []string{a + " 1/3 incomplete=false", a + " 2/3 incomplete=false", a + " 3/3 incomplete=false",
+		b + " 1/3 incomplete=false", b + " 2/3 incomplete=false", b + " 3/3 incomplete=false"}
+	mu.Unlock()
+	if !slices.Equal(order, want) {
+		t.Fatalf("handed over\n%s\nwant\n%s", strings.Join(order, "\n"), strings.Join(want, "\n"))
+	}
+	waitFor(t, "the stream to empty", func() bool { return streamMsgs(t, tr) == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -30,15 +30,18 @@ const (
 	// fetchBytes is what one pull request asks for at most, unless a
 	// single message may be larger.
 	fetchBytes = 16 << 20
-	// maxHeldSections and maxHeldBytes bound the sections Receive holds
-	// while it waits for the rest of their cables; past either the oldest
-	// cable is handed over as incomplete.
+	// maxHeldSections bounds the sections Receive holds while it waits
+	// for the rest of their cables (see receiver.bound).
 	maxHeldSections = 8 * BatchSize
-	maxHeldBytes    = 256 << 20
 	// rxMaxAckPending leaves room for the held sections beside the batches
 	// in flight.
 	rxMaxAckPending = maxHeldSections + maxAckPending
 )
+
+// maxHeldBytes bounds the bytes of the sections Receive holds while it
+// waits for the rest of their cables (see receiver.bound); a variable so
+// that a test need not send hundreds of megabytes.
+var maxHeldBytes = 256 << 20
 
 // ConsumerName returns the durable consumer that receives precedence p
 // for station: rx-MOSCOW-Z.
@@ -62,11 +65,13 @@ func ConsumerName(station string, p cable.Precedence) string {
 // The sections of a cable (Sections > 1) are held until every one of the
 // same cable id, kind and origin is here, then handed over together in one
 // batch, in section order; a second copy of a held section is dropped. A
-// cable of which no new section arrives for Options.SectionTimeout (or the
-// oldest, when more than 256 MiB or 2048 sections are held) is handed over
-// as one transmission with Incomplete set and no text, and its sections
-// are acknowledged: the centre decides whether it was a duplicate or a
-// truncation.
+// cable of which no new section arrives for Options.SectionTimeout (or
+// one that alone is more than can be held: 256 MiB or 2048 sections) is
+// handed over as one transmission with Incomplete set and no text, and
+// its sections are acknowledged: the centre decides whether it was a
+// duplicate or a truncation. When the sections of several cables are more
+// than can be held, the cable begun last is handed back to come again
+// after Options.RetryDelay, once the others have had room to complete.
 //
 // A malformed message (bad envelope, text not matching its SHA-256, a
 // section outside its cable's sections, oversize) is handed to h with
@@ -134,12 +139,17 @@ type lane struct {
 	// retryAt, when in the future, holds the lane back: nothing it holds
 	// can be handled before then (Forward's next hops are backing off).
 	retryAt time.Time
+	// taken, when set, hears the stream sequence of each message taken.
+	taken func(seq uint64)
 }
 
 func (l *lane) take(m jetstream.Msg) {
 	l.held = append(l.held, m)
 	l.retryAt = time.Time{} // it may be for a next hop that is not backing off
 	if md, err := m.Metadata(); err == nil {
+		if l.taken != nil {
+			l.taken(md.Sequence.Stream)
+		}
 		l.owed = md.NumPending
 		if e, ok := m.(*entry); ok {
 			// The rest of its batch is on its way too, in the pump's hands.
@@ -199,6 +209,9 @@ type puller struct {
 	housekeep func(ctx context.Context) error
 	// onLinkUp, when set, runs when a leaf link of the node comes up.
 	onLinkUp func(now time.Time)
+	// taken, when set, hears the stream sequence of each message a lane
+	// takes.
+	taken func(seq uint64)
 	// extra, when set, lists messages held outside the lanes, kept alive
 	// with them; onExit hands them back.
 	extra  func() []jetstream.Msg
@@ -256,7 +269,7 @@ func (p *puller) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("nats: %s: consumer %s: %w", p.station, name, err)
 		}
-		p.lanes = append(p.lanes, &lane{p: pr, cons: cons, ch: make(chan jetstream.Msg, BatchSize), owed: cons.CachedInfo().NumPending})
+		p.lanes = append(p.lanes, &lane{p: pr, cons: cons, ch: make(chan jetstream.Msg, BatchSize), owed: cons.CachedInfo().NumPending, taken: p.taken})
 	}
 
 	pctx, pcancel := context.WithCancel(ctx)
@@ -283,6 +296,14 @@ func (p *puller) run(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
 			return nil
+		}
+		// Checked each time round, not only when the loop has nothing to
+		// do: while a more urgent lane is busy for longer than AckWait,
+		// what the others hold must not be delivered again.
+		select {
+		case <-keep.C:
+			p.keepAlive()
+		default:
 		}
 		now := time.Now()
 		if p.wake != nil {
@@ -847,19 +868,53 @@ func (r *receiver) remove(g *sectionGroup) {
 	r.heldCount -= len(g.msgs)
 }
 
-// bound hands over the oldest cables as incomplete while the held
-// sections are past their bounds.
+// bound keeps the held sections within maxHeldBytes and maxHeldSections:
+// past either it hands back the cable begun last, to come again after
+// RetryDelay, until one cable is left; if that one alone is past them, it
+// is handed over incomplete. Handing over the oldest incomplete instead
+// would lose a cable whose last sections were still on their way: the
+// centre refuses it as truncated and its sections are acknowledged.
 func (r *receiver) bound(ctx context.Context) error {
 	for r.heldBytes > maxHeldBytes || r.heldCount > maxHeldSections {
-		var oldest *sectionGroup
+		var newest *sectionGroup
 		for _, g := range r.groups {
-			if oldest == nil || g.seq < oldest.seq {
-				oldest = g
+			if newest == nil || g.seq > newest.seq {
+				newest = g
 			}
 		}
-		r.p.log.Warn("nats: too many sections held; handing the oldest cable over incomplete",
-			"cable", oldest.key.cableID, "held_bytes", r.heldBytes, "held_sections", r.heldCount)
-		if err := r.incomplete(ctx, oldest); err != nil {
+		if len(r.groups) == 1 {
+			// No wait would let it complete here.
+			r.p.log.Warn("nats: one cable's sections are more than can be held; handing it over incomplete",
+				"cable", newest.key.cableID, "held_bytes", r.heldBytes, "held_sections", r.heldCount)
+			if err := r.incomplete(ctx, newest); err != nil {
+				return err
+			}
+			continue
+		}
+		// Handed back, the cable begun last comes back once those begun
+		// before it have completed and left room: later, but whole.
+		r.p.log.Warn("nats: too many sections held; the cable begun last is handed back for later",
+			"cable", newest.key.cableID, "held_bytes", r.heldBytes, "held_sections", r.heldCount, "retry_in", r.p.t.opts.RetryDelay)
+		r.remove(newest)
+		var apart []jetstream.Msg
+		for _, m := range newest.msgs {
+			// A section in a batch message goes back into custody as a
+			// message of its own, as in handOver: handed back, it would
+			// bring its whole batch back, sections of other cables
+			// delivered already with it.
+			e, inBatch := m.(*entry)
+			if !inBatch {
+				r.p.nak(m, r.p.t.opts.RetryDelay)
+				continue
+			}
+			if err := r.p.keepApart(ctx, e); err != nil {
+				r.p.log.Warn("nats: could not keep a section apart from its batch; the batch comes back whole", "err", err)
+				r.p.nak(m, r.p.t.opts.RetryDelay)
+				continue
+			}
+			apart = append(apart, m)
+		}
+		if err := r.p.ack(ctx, apart); err != nil {
 			return err
 		}
 	}

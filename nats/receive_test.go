@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -57,5 +58,49 @@ func TestTakeWaitsForMoreUrgent(t *testing.T) {
 	immediate.take(&pendingMsg{})
 	if _, precs = r.take(immediate, now); fmt.Sprint(precs) != "[IMMEDIATE ROUTINE ROUTINE ROUTINE ROUTINE]" {
 		t.Fatalf("with nothing more urgent to come, took %v", precs)
+	}
+}
+
+// TestReceiveKeepsHeldAliveWhileBusy: a lane always ready kept the run
+// loop from its wait, where alone it told the server that what it holds is
+// in progress, and handler calls shorter than AckWait/3 never ticked
+// handle's own: ROUTINE held behind a long IMMEDIATE backlog was
+// delivered again after AckWait and handed over twice.
+func TestReceiveKeepsHeldAliveWhileBusy(t *testing.T) {
+	tr := openTest(t, Options{AckWait: 2 * time.Second, ReceiveBatch: 32})
+	ctx := context.Background()
+	routine := many(50, 1, "STATE", cable.Routine)
+	immediate := many(6000, 10001, "STATE", cable.Immediate)
+	if err := tr.Send(ctx, routine); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(immediate); i += BatchSize {
+		if err := tr.Send(ctx, immediate[i:min(i+BatchSize, len(immediate))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := collector{after: func(int, []*cable.Transmission) { time.Sleep(20 * time.Millisecond) }}
+	receive(t, tr, "STATE", c.handle)
+	waitFor(t, "every cable", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.got) == 6050
+	})
+	time.Sleep(time.Second)
+	seen := map[string]int{}
+	for _, b := range c.snapshot() {
+		for _, id := range b.ids {
+			seen[id]++
+		}
+	}
+	twice := 0
+	for _, x := range routine {
+		if seen[key(x)] > 1 {
+			twice++
+		}
+	}
+	t.Logf("handed over %d transmissions for 6050 cables", c.received())
+	if twice > 0 {
+		t.Errorf("%d of the 50 ROUTINE, held in their lane from the start, handed over twice", twice)
 	}
 }
