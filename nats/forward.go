@@ -493,6 +493,9 @@ func (f *forwarder) holdBack(l *lane, now time.Time) {
 // forwarded again. So its transmissions are shed only when every one of
 // them is here, none handled yet, and each is beyond its hop's batch.
 func (f *forwarder) shed(l *lane, now time.Time) {
+	if len(f.hops) == 0 {
+		return // no hop is down
+	}
 	count := map[string]int{}
 	beyond := make([]bool, len(l.held))
 	batches := map[*batchMsg]int{} // transmissions beyond, by batch
