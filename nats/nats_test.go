@@ -1320,6 +1320,93 @@ func TestHandlerKeepsSomeForLater(t *testing.T) {
 	}
 }
 
+// TestLaterBacksOff: a transmission the handler keeps for later every
+// time comes back after RetryDelay, then twice as long each time, not
+// every RetryDelay for the hour it may wait for its station's key.
+func TestLaterBacksOff(t *testing.T) {
+	tr := openTest(t, Options{RetryDelay: 50 * time.Millisecond})
+	ctx := context.Background()
+	if err := tr.Send(ctx, many(1, 1, "STATE", cable.Routine)); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var at []time.Time
+	receive(t, tr, "STATE", func(_ context.Context, got []*cable.Transmission) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, x := range got {
+			at = append(at, time.Now())
+			x.Later = true
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	// 50, 100, 200, 400, 800 ms: six in 1.55 s, the seventh at 3.15 s.
+	if len(at) < 4 || len(at) > 7 {
+		t.Errorf("handed over %d times in 3 s, want 4 to 7 (every 50 ms would be 60)", len(at))
+	}
+	// The server hands a message back no sooner than asked: slowness
+	// only widens the gaps.
+	for i := 1; i < len(at); i++ {
+		if gap, least := at[i].Sub(at[i-1]), (50*time.Millisecond<<(i-1))*9/10; gap < least {
+			t.Errorf("handed over again after %v the %d time, want at least %v", gap, i, least)
+		}
+	}
+}
+
+// TestLaterSparesOthers: more transmissions kept for later than the
+// receiving consumers used to allow pending (3,072) stay pending at the
+// server while they wait; the same precedence from other stations still
+// arrives meanwhile.
+func TestLaterSparesOthers(t *testing.T) {
+	tr := openTest(t, Options{RetryDelay: time.Minute})
+	ctx := context.Background()
+	const waiting = 3200
+	mk := func(serial int, origin string) *cable.Transmission {
+		id := cable.Identifier(2026, origin, serial)
+		return transmission(id, origin, "STATE", cable.Routine, []byte("SEALED "+id))
+	}
+	for i := range waiting { // one message each, as a post sending one cable a round leaves them
+		if err := tr.Send(ctx, []*cable.Transmission{mk(1+i, "PARIS")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var others []*cable.Transmission
+	for i := range 10 {
+		others = append(others, mk(1+i, "MOSCOW"))
+	}
+	if err := tr.Send(ctx, others); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	kept, got := 0, 0
+	receive(t, tr, "STATE", func(_ context.Context, ts []*cable.Transmission) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, x := range ts {
+			if x.Origin == "PARIS" {
+				x.Later = true
+				kept++
+				continue
+			}
+			got++
+		}
+		return nil
+	})
+	waitFor(t, "MOSCOW's cables behind PARIS's kept for later", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return got == len(others)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if kept < waiting {
+		t.Errorf("%d of PARIS's %d kept for later before MOSCOW's arrived", kept, waiting)
+	}
+}
+
 // A node made by an earlier version has durable consumers with their state
 // on disk; the embedded server's consumers now keep it in memory. The old
 // consumers are made again, and every message the stream holds, delivered

@@ -34,8 +34,10 @@ const (
 	// for the rest of their cables (see receiver.bound).
 	maxHeldSections = 8 * BatchSize
 	// rxMaxAckPending leaves room for the held sections beside the batches
-	// in flight.
-	rxMaxAckPending = maxHeldSections + maxAckPending
+	// in flight, and for the transmissions the handler keeps for later:
+	// they stay pending at the server while they wait, and were they to
+	// fill the allowance, the precedence would stop for every station.
+	rxMaxAckPending = maxHeldSections + 64*BatchSize
 )
 
 // maxHeldBytes bounds the bytes of the sections Receive holds while it
@@ -540,7 +542,7 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 	if len(trs) == 1 && trs[0].Incomplete {
 		if trs[0].Later {
 			for _, m := range msgs {
-				p.nak(m, p.t.opts.RetryDelay)
+				p.nak(m, laterDelay(m, p.t.opts.RetryDelay))
 			}
 			return nil
 		}
@@ -556,7 +558,7 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 		later++
 		e, inBatch := m.(*entry)
 		if !inBatch {
-			p.nak(m, p.t.opts.RetryDelay)
+			p.nak(m, laterDelay(m, p.t.opts.RetryDelay))
 			continue
 		}
 		// Handed back, one transmission of a batch message would bring
@@ -574,6 +576,24 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 		p.log.Info("nats: handler kept transmissions for later", "precedence", pr.String(), "count", later, "retry_in", p.t.opts.RetryDelay)
 	}
 	return p.ack(ctx, done)
+}
+
+// maxLaterDelay bounds the wait before a transmission kept for later is
+// handed over again.
+const maxLaterDelay = time.Minute
+
+// laterDelay is how long m, kept for later by the handler, waits before it
+// is handed over again: retry at first, doubling with each delivery up to
+// maxLaterDelay. A station's cables wait so while an operator trusts its
+// new key, for up to an hour; thousands of them handed over every few
+// seconds, each opened and checked again, would keep the receiving centre
+// busy with nothing else.
+func laterDelay(m jetstream.Msg, retry time.Duration) time.Duration {
+	md, err := m.Metadata()
+	if err != nil || md.NumDelivered <= 1 {
+		return retry
+	}
+	return min(retry<<min(md.NumDelivered-1, 16), max(maxLaterDelay, retry))
 }
 
 // keepApart stores e, a transmission of a batch message, in this node's
