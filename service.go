@@ -309,6 +309,14 @@ type Records interface {
 	// transaction, so that the state and its record are written together
 	// or not at all.
 	MarkTransmitted(ctx context.Context, ts []*Transmission, at time.Time, events []*Event) error
+	// RecordHops records where each transmission's cable has gone
+	// (Transmission.Hop, when set), as a forwarder reports it: the hop of
+	// a transmission not yet received is set, its state left as it is.
+	// A forwarder may report one section of a cable whose others the
+	// transport has not yet taken: such a transmission stays queued, to be
+	// sent whole. One this node never queued is ENOTFOUND, and then
+	// nothing of the batch is written.
+	RecordHops(ctx context.Context, ts []*Transmission) error
 	// MarkDelivered records receipts returned by destination stations: the
 	// transmission of the receipt's cable to its station becomes received,
 	// with the receipt's time and control number. A receipt already

@@ -100,6 +100,10 @@ type Centre struct {
 	// a forwarder up behind the records' writer.
 	moved chan []*cable.Transmission
 	wg    sync.WaitGroup
+	// stopped is closed when Run returns: a release made after that is
+	// refused at once, not left waiting for a loop that is gone.
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
 
 // New checks the configuration and returns a centre. Call Run to start
@@ -132,6 +136,7 @@ func New(cfg Config) (*Centre, error) {
 		gather: cfg.ReleaseGather, pace: cfg.TransmitPace,
 		releases: make(chan *pendingRelease, 1024), kick: make(chan struct{}, 1), flash: make(chan struct{}, 1),
 		moved: make(chan []*cable.Transmission, 256), unsealable: map[string]bool{},
+		stopped: make(chan struct{}),
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -191,11 +196,13 @@ func (c *Centre) Directory() *cable.Directory { return c.dir }
 
 // Run starts the release, transmission and receiving loops and blocks
 // until ctx is done and they have stopped. Transmissions queued before a
-// crash are sent again on start; receivers deduplicate.
+// crash are sent again on start; receivers deduplicate. Run is called
+// once: once it has returned, releases are refused.
 func (c *Centre) Run(ctx context.Context) error {
 	// One loop failing stops the others, so that Run returns its error.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer c.stop()
 	errc := make(chan error, 2*len(c.stations)+4)
 	var wg sync.WaitGroup
 	run := func(name string, f func(context.Context) error) {
@@ -231,6 +238,15 @@ func (c *Centre) Run(ctx context.Context) error {
 		return err
 	}
 }
+
+// stop refuses the releases still queued and any made from now on.
+func (c *Centre) stop() {
+	c.stopOnce.Do(func() { close(c.stopped) })
+	c.failPending(errStopped)
+}
+
+// errStopped refuses a release once the centre's loops have stopped.
+var errStopped = cable.Errorf(cable.EINTERNAL, "the message centre has stopped: the cable was not released; try again once it is running")
 
 // Hosts reports whether this node hosts station.
 func (c *Centre) Hosts(station string) bool { return c.hosted[station] }

@@ -123,15 +123,6 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 			return err
 		}
 	}
-	if len(refused) > 0 {
-		if err := c.records.AppendEvents(ctx, refused); err != nil {
-			return fmt.Errorf("record refused cables at %s: %w", station, err)
-		}
-		c.metrics.security.Add(float64(len(refused)))
-		for _, e := range refused {
-			c.log.Warn("cable refused", "station", station, "cable", e.CableID, "reason", e.Detail["reason"])
-		}
-	}
 	c.metrics.duplicates.WithLabelValues(station).Add(float64(duplicates))
 	for _, a := range arrivals {
 		if a.Duplicate {
@@ -142,7 +133,22 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 		c.metrics.latency.WithLabelValues(a.Cable.Precedence.String()).Observe(at.Sub(a.Cable.DTG).Seconds())
 	}
 	// Receipts go back for duplicates too: the first may have been lost.
-	return c.sendReceipts(ctx, station, arrivals)
+	// They go before the refusals are recorded: if they cannot go (this
+	// node's stream full), the batch comes again, and a refusal recorded
+	// already would be recorded at every delivery.
+	if err := c.sendReceipts(ctx, station, arrivals); err != nil {
+		return err
+	}
+	if len(refused) > 0 {
+		if err := c.records.AppendEvents(ctx, refused); err != nil {
+			return fmt.Errorf("record refused cables at %s: %w", station, err)
+		}
+		c.metrics.security.Add(float64(len(refused)))
+		for _, e := range refused {
+			c.log.Warn("cable refused", "station", station, "cable", e.CableID, "reason", e.Detail["reason"])
+		}
+	}
+	return nil
 }
 
 // awaitTrust reports whether a cable sealed under a key generation not

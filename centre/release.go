@@ -98,9 +98,16 @@ func (c *Centre) Release(ctx context.Context, u *cable.User, draft *cable.Cable)
 		done: make(chan error, 1),
 	}
 	select {
+	case <-c.stopped:
+		return nil, errStopped
+	default:
+	}
+	select {
 	case c.releases <- p:
 		queued = true
 		c.preparing.Add(-1)
+	case <-c.stopped:
+		return nil, errStopped
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -108,6 +115,17 @@ func (c *Centre) Release(ctx context.Context, u *cable.User, draft *cable.Cable)
 	case err := <-p.done:
 		if err != nil {
 			return nil, err
+		}
+	case <-c.stopped:
+		// Refused by stop, or committed by the loop's last batch just
+		// before: the answer, if any, is already in p.done.
+		select {
+		case err := <-p.done:
+			if err != nil {
+				return nil, err
+			}
+		default:
+			return nil, errStopped
 		}
 	case <-ctx.Done():
 		// The release may still commit; the caller finds it in the sent list.

@@ -302,7 +302,7 @@ func (c *Centre) recordHops(ctx context.Context, ts []*cable.Transmission) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := c.records.MarkTransmitted(ctx, out, c.now().UTC(), nil); err != nil {
+	if err := c.records.RecordHops(ctx, out); err != nil {
 		c.log.Warn("hops of forwarded cables not recorded; their receipts will show where they went", "count", len(out), "err", err)
 	}
 }

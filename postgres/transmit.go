@@ -102,6 +102,22 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 	return db.updateTransmissions(ctx, "mark transmitted", us, events)
 }
 
+// RecordHops records, in one transaction, the hop each transmission's
+// cable has reached: set on one not received, its state left as it is
+// (cable.Records).
+func (db *DB) RecordHops(ctx context.Context, ts []*cable.Transmission) error {
+	us := make([]transmissionUpdate, len(ts))
+	for i, t := range ts {
+		if t == nil {
+			return cable.Errorf(cable.EINVALID, "no transmission")
+		}
+		us[i] = transmissionUpdate{cableID: t.CableID, dest: t.Destination,
+			set: `hop = $3`, where: ` AND state <> $4 AND $3 <> ''`,
+			args: []any{t.Hop, cable.TransmissionReceived}}
+	}
+	return db.updateTransmissions(ctx, "record hops", us, nil)
+}
+
 // MarkDelivered records, in one transaction, the receipts returned by
 // destination stations: the transmission of each receipt's cable to its
 // station becomes received at the receipt's time with its control

@@ -49,6 +49,34 @@ func (db *DB) MarkTransmitted(ctx context.Context, ts []*cable.Transmission, at 
 	})
 }
 
+// RecordHops records, in one transaction, the hop each transmission's
+// cable has reached: set on one not received, its state left as it is
+// (cable.Records).
+func (db *DB) RecordHops(ctx context.Context, ts []*cable.Transmission) error {
+	for _, t := range ts {
+		if t == nil {
+			return cable.Errorf(cable.EINVALID, "no transmission")
+		}
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	return db.write(ctx, func(tx *txn) error {
+		for _, t := range ts {
+			res, err := tx.ExecContext(ctx, `UPDATE transmissions SET hop = ?1
+				WHERE cable_id = ?2 AND destination = ?3 AND state <> ?4 AND ?1 <> ''`,
+				t.Hop, t.CableID, t.Destination, cable.TransmissionReceived)
+			if err != nil {
+				return fmt.Errorf("record hop of %s to %s: %w", t.CableID, t.Destination, err)
+			}
+			if err := mustExist(ctx, tx, res, t.CableID, t.Destination); err != nil {
+				return fmt.Errorf("record hops: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
 // mustExist returns ENOTFOUND when an update changed no row and the
 // transmission of id to dest does not exist; an update that changed
 // nothing of an existing transmission is no error.

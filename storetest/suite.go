@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) cable.Records) {
 		{"References", s.references},
 		{"Transmissions", s.transmissions},
 		{"Transmissions/Hop", s.transmitHop},
+		{"Transmissions/RecordHops", s.recordHops},
 		{"Transmissions/Delivered", s.markDelivered},
 		{"Transmissions/Overdue", s.overdue},
 		{"Transmissions/EventsWithMarks", s.eventsWithMarks},

@@ -122,6 +122,54 @@ func (s *suite) transmitHop(t *testing.T, r cable.Records) {
 	}
 }
 
+// recordHops: a forwarder's report of where a cable went sets the hop and
+// leaves the state: a cable cut into sections may have one section at the
+// relay while the transport has not taken the others, and must stay
+// queued to be sent whole.
+func (s *suite) recordHops(t *testing.T, r cable.Records) {
+	c := Cable("MOSCOW", feb, "in sections", "text")
+	c.To = append(c.To, cable.Addressee{Station: "LONDON", Role: cable.RoleInfo}, cable.Addressee{Station: "PARIS", Role: cable.RoleInfo})
+	Release(t, r, c)
+	toState, toLondon, toParis := pending(t, r, c.ID, "STATE"), pending(t, r, c.ID, "LONDON"), pending(t, r, c.ID, "PARIS")
+
+	toState.Hop = "WAR"
+	must(t, r.RecordHops(ctx, []*cable.Transmission{toState}))
+	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionQueued || st.Hop != "WAR" || st.SentAt != nil {
+		t.Errorf("a queued transmission whose first section reached WAR: %+v, want queued with hop WAR", st)
+	}
+	if ps, err := r.PendingTransmissions(ctx, 0); err != nil || len(ps) != 3 {
+		t.Errorf("pending after a hop recorded: %d, %v; want all 3 still to send", len(ps), err)
+	}
+	// The transport then takes the whole cable; the hop stays.
+	toState.Hop = ""
+	sent := feb.Add(time.Minute)
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toState}, sent, nil))
+	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionSent || !timeIs(st.SentAt, sent) || st.Hop != "WAR" {
+		t.Errorf("sent after its hop was recorded: %+v, want sent with hop WAR", st)
+	}
+	// A sent one moves on; a received one stays as it is.
+	toState.Hop = "STATE"
+	must(t, r.MarkTransmitted(ctx, []*cable.Transmission{toLondon}, sent, nil))
+	recv := sent.Add(time.Hour)
+	must(t, r.MarkDelivered(ctx, []*cable.DeliveryReceipt{{CableID: c.ID, Origin: "MOSCOW", Station: "LONDON", ReceivedAt: recv, ControlNumber: "12"}}, nil))
+	toLondon.Hop = "PARIS"
+	must(t, r.RecordHops(ctx, []*cable.Transmission{toState, toLondon}))
+	if st := stateOf(t, r, c.ID, "STATE"); st.State != cable.TransmissionSent || st.Hop != "STATE" || !timeIs(st.SentAt, sent) {
+		t.Errorf("a sent transmission whose cable moved on: %+v, want hop STATE", st)
+	}
+	if st := stateOf(t, r, c.ID, "LONDON"); st.State != cable.TransmissionReceived || st.Hop != "" || !timeIs(st.ReceivedAt, recv) {
+		t.Errorf("a received transmission given a hop: %+v, want it as it was", st)
+	}
+	// One never queued: ENOTFOUND, and nothing of the batch written.
+	toParis.Hop = "WAR"
+	err := r.RecordHops(ctx, []*cable.Transmission{toParis, {CableID: c.ID, Destination: "ROME", Hop: "WAR"}})
+	wantCode(t, err, cable.ENOTFOUND)
+	if st := stateOf(t, r, c.ID, "PARIS"); st.State != cable.TransmissionQueued || st.Hop != "" {
+		t.Errorf("a failed RecordHops batch changed the transmission to PARIS: %+v", st)
+	}
+	wantCode(t, r.RecordHops(ctx, []*cable.Transmission{nil}), cable.EINVALID)
+}
+
 func (s *suite) markDelivered(t *testing.T, r cable.Records) {
 	x := Cable("MOSCOW", feb, "to STATE and LONDON", "text")
 	x.To = append(x.To, cable.Addressee{Station: "LONDON", Role: cable.RoleInfo})
