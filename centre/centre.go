@@ -86,6 +86,8 @@ type Centre struct {
 	// untrusted holds, by cable, when a cable sealed under a key
 	// generation not trusted yet was first seen.
 	untrusted sync.Map
+	// waiting counts the entries of untrusted.
+	waiting atomic.Int64
 
 	releases chan *pendingRelease
 	// preparing counts the releases being checked and rendered, on their

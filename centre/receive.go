@@ -79,6 +79,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 				t.Later = true
 				continue
 			}
+			c.forgetWait(t)
 			if problem != "" {
 				refuse(t, problem)
 				continue
@@ -92,6 +93,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 				}
 				continue
 			}
+			c.forgetWait(t)
 			if o.plain == nil {
 				refuse(t, o.problem)
 				continue
@@ -156,17 +158,33 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 // operator to trust it: for up to an hour after this centre first saw
 // it, then it is refused like any cable that cannot be verified.
 func (c *Centre) awaitTrust(t *cable.Transmission, now time.Time) bool {
-	key := t.Kind + " " + t.CableID + " " + t.Origin
+	key := waitKey(t)
 	first, seen := c.untrusted.LoadOrStore(key, now)
 	if !seen {
+		c.waiting.Add(1)
 		c.log.Warn("signed under a key generation not trusted yet; holding it", "kind", t.Kind, "cable", t.CableID, "origin", t.Origin)
 	}
 	if now.Sub(first.(time.Time)) < trustGrace {
 		return true
 	}
-	c.untrusted.Delete(key)
+	c.forgetWait(t)
 	return false
 }
+
+// forgetWait forgets that t waited for its station's key: it was opened,
+// or refused. Once the key is trusted the record would otherwise stay for
+// the life of the process, and a later cable under the same name and a
+// newer key would be refused at once instead of waiting.
+func (c *Centre) forgetWait(t *cable.Transmission) {
+	if c.waiting.Load() == 0 {
+		return // nearly always: nothing waits
+	}
+	if _, ok := c.untrusted.LoadAndDelete(waitKey(t)); ok {
+		c.waiting.Add(-1)
+	}
+}
+
+func waitKey(t *cable.Transmission) string { return t.Kind + " " + t.CableID + " " + t.Origin }
 
 // trustGrace is how long a cable sealed under a key generation not trusted
 // yet waits for an operator's `cable station trust`.
