@@ -446,7 +446,10 @@ type Sealer interface {
 	// returning the sealed bytes a relay carries without reading.
 	Seal(origin, cableID string, text []byte, recipients []string) ([]byte, error)
 	// Open verifies and decrypts sealed bytes addressed to station. Unknown
-	// station, bad signature, altered bytes: EFORBIDDEN.
+	// station, bad signature, altered bytes: EFORBIDDEN. Sealed under a
+	// key generation not trusted yet: ErrNotYetTrusted, with the sealed
+	// envelope's cable identifier and origin (no text), so that the caller
+	// can check them before it holds the cable for later.
 	Open(station string, sealed []byte) (*Opened, error)
 	// Sign signs msg as station.
 	Sign(station string, msg []byte) ([]byte, error)

@@ -184,7 +184,12 @@ func (c *Centre) forgetWait(t *cable.Transmission) {
 	}
 }
 
-func waitKey(t *cable.Transmission) string { return t.Kind + " " + t.CableID + " " + t.Origin }
+// waitKey names what waits: by its sealed bytes too, so that another
+// transmission under the same name (a relay's relabelled copy) has a wait
+// of its own and cannot shorten the genuine one's.
+func waitKey(t *cable.Transmission) string {
+	return t.Kind + " " + t.CableID + " " + t.Origin + " " + t.SHA256
+}
 
 // trustGrace is how long a cable sealed under a key generation not trusted
 // yet waits for an operator's `cable station trust`.
@@ -254,11 +259,17 @@ func (c *Centre) open(station string, group []*cable.Transmission) (*cable.Trans
 			return nil, "sealed text does not match its SHA-256: altered in transit", false
 		}
 		o, err := c.sealer.Open(station, s.Text)
-		if err != nil {
-			return nil, "seal: " + cable.ErrorMessage(err), errors.Is(err, cable.ErrNotYetTrusted)
+		notYet := errors.Is(err, cable.ErrNotYetTrusted)
+		if err != nil && (!notYet || o == nil) {
+			return nil, "seal: " + cable.ErrorMessage(err), false
 		}
+		// Checked before a cable is held for its station's key: a relay
+		// that relabels the envelope must not have it held.
 		if o.CableID != t.CableID || o.Origin != t.Origin {
 			return nil, fmt.Sprintf("envelope says %s from %s, the signed content %s from %s", t.CableID, t.Origin, o.CableID, o.Origin), false
+		}
+		if notYet {
+			return nil, "seal: " + cable.ErrorMessage(err), true
 		}
 		parts[i] = o.Text
 	}

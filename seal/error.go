@@ -37,6 +37,11 @@ var (
 	// ErrBadSelfSignature: an exported public identity's self-signature does
 	// not verify (the file was tampered with or damaged).
 	ErrBadSelfSignature = &cable.Error{Code: cable.EFORBIDDEN, Message: "Public identity's self-signature does not verify."}
+	// ErrCommentMismatch: an exported public identity's comment lines
+	// name another station, generation or fingerprint than its key: the
+	// fingerprint an operator reads out from the file would not be the
+	// key's.
+	ErrCommentMismatch = &cable.Error{Code: cable.EFORBIDDEN, Message: "Public identity's comment lines do not match its key."}
 	// ErrKeyConflict: a different key is offered for a station and generation
 	// already trusted.
 	ErrKeyConflict = &cable.Error{Code: cable.ECONFLICT, Message: "A different key is already trusted for that station and generation."}

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -190,7 +191,32 @@ func ParsePublicIdentity(b []byte) (*PublicIdentity, error) {
 		return nil, ErrBadSelfSignature
 	}
 	p.SelfSignature = sig
+	if err := p.checkComments(b); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkComments refuses a file whose comment lines, which Marshal writes
+// for the operator to read, say other than its key: the operators confirm
+// the fingerprint by reading it from the file, and a file swapped on its
+// way could otherwise carry another key under the genuine fingerprint.
+func (p *PublicIdentity) checkComments(b []byte) error {
+	title := "# Public identity of station " + p.Station + ", key generation " + strconv.Itoa(p.Generation) + "."
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimRight(line, " \t\r")
+		switch {
+		case strings.HasPrefix(line, "# Fingerprint:"):
+			if got := strings.TrimSpace(strings.TrimPrefix(line, "# Fingerprint:")); got != p.Fingerprint() {
+				return fmt.Errorf("the file says fingerprint %q, its key's is %q: %w", got, p.Fingerprint(), ErrCommentMismatch)
+			}
+		case strings.HasPrefix(line, "# Public identity of station "):
+			if line != title {
+				return fmt.Errorf("the file says %q, its key is station %s generation %d: %w", strings.TrimPrefix(line, "# "), p.Station, p.Generation, ErrCommentMismatch)
+			}
+		}
+	}
+	return nil
 }
 
 // parseFields reads a "key: value" block that starts with header. Every key

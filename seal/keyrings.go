@@ -227,7 +227,9 @@ func (ks *Keyrings) Seal(origin, cableID string, text []byte, recipients []strin
 // identifier, origin and text as signed. Every refusal is EFORBIDDEN and
 // wraps one of this package's Err values: ErrNotHosted for a station not
 // hosted here, ErrAltered for malformed or damaged bytes, and those of
-// Keyring.Open.
+// Keyring.Open. A refusal for a key generation not trusted yet
+// (ErrUntrustedGeneration) comes with the envelope's cable identifier and
+// origin, checked against the sealed content, and no text.
 func (ks *Keyrings) Open(station string, sealed []byte) (*cable.Opened, error) {
 	k := ks.ring(station)
 	if k == nil {
@@ -241,6 +243,11 @@ func (ks *Keyrings) Open(station string, sealed []byte) (*cable.Opened, error) {
 	if err != nil {
 		if cable.ErrorCode(err) != cable.EFORBIDDEN {
 			return nil, fmt.Errorf("open at %s: %v: %w", station, err, ErrAltered)
+		}
+		if errors.Is(err, ErrUntrustedGeneration) {
+			// Named, so that the caller checks them against what the
+			// transport said before it holds the cable for later.
+			return &cable.Opened{CableID: s.CableID, Origin: s.Origin}, fmt.Errorf("open at %s: %w", station, err)
 		}
 		return nil, fmt.Errorf("open at %s: %w", station, err)
 	}

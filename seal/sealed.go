@@ -199,15 +199,17 @@ func (k *Keyring) Open(s *Sealed) (text []byte, err error) {
 		return nil, fmt.Errorf("cable %s: signed origin %s generation %d to %s: %w",
 			s.CableID, c.origin, c.generation, strings.Join(c.recipients, " "), ErrEnvelopeMismatch)
 	}
+	// Before the generation is reported: a relay that relabels a cable
+	// sealed under a generation not trusted yet must not have it held.
+	if c.cableID != s.CableID {
+		return nil, fmt.Errorf("envelope says %s, the sealed content %s: %w", s.CableID, c.cableID, ErrCableIDMismatch)
+	}
 	if keyErr != nil {
 		return nil, fmt.Errorf("cable %s: %w", s.CableID, keyErr)
 	}
 	sum := sha256.Sum256(c.text)
 	if !ed25519.Verify(verifyKey, signedBytes(c.cableID, c.origin, c.generation, c.recipients, sum[:]), c.signature) {
 		return nil, fmt.Errorf("cable %s from %s generation %d: %w", s.CableID, s.Origin, s.Generation, ErrBadSignature)
-	}
-	if c.cableID != s.CableID {
-		return nil, fmt.Errorf("envelope says %s, origin signed %s: %w", s.CableID, c.cableID, ErrCableIDMismatch)
 	}
 	return c.text, nil
 }
