@@ -471,6 +471,14 @@ type Forwarder interface {
 	Forward(ctx context.Context, station string, h func(context.Context, []*Transmission) error) error
 }
 
+// RotationGrace is the time a key rotation is given, from the new key
+// generation's making: the old generation still verifies for that long
+// (what was sealed under it may still be in flight, behind a link down for
+// days), and a cable under the new one waits that long for the operators
+// to exchange and trust it. Long enough for an exchange by courier; short
+// enough that a key stolen and then rotated away soon stops working.
+const RotationGrace = 7 * 24 * time.Hour
+
 // ErrNotYetTrusted is what a Sealer's Open wraps when a trusted station
 // sealed under a key generation not trusted here yet: it has rotated its
 // keys and the operators have not finished exchanging the new identity.

@@ -155,7 +155,7 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 
 // awaitTrust reports whether a cable sealed under a key generation not
 // trusted yet should wait in custody (Transmission.Later) for the
-// operator to trust it: for up to an hour after this centre first saw
+// operator to trust it: for up to trustGrace after this centre first saw
 // it, then it is refused like any cable that cannot be verified.
 func (c *Centre) awaitTrust(t *cable.Transmission, now time.Time) bool {
 	key := waitKey(t)
@@ -192,8 +192,11 @@ func waitKey(t *cable.Transmission) string {
 }
 
 // trustGrace is how long a cable sealed under a key generation not trusted
-// yet waits for an operator's `cable station trust`.
-const trustGrace = time.Hour
+// yet waits for an operator's `cable station trust`: as long as the
+// generation before it still verifies (cable.RotationGrace), so that an
+// exchange of identities by courier loses nothing in flight. An hour, as it
+// was, lost the cables of a rotation whose trust took longer.
+const trustGrace = cable.RotationGrace
 
 // store writes the arrivals; one the store refuses as conflicting (the
 // same identifier with another text) becomes a security event.

@@ -126,3 +126,36 @@ func TestRelabelledCopyCannotShortenTheWait(t *testing.T) {
 		t.Errorf("genuine %s refused 11 minutes after it arrived (the wait began with the relabelled copy)", y.CableID)
 	}
 }
+
+// TestRotationWaitsDaysForTrust: MOSCOW rotates; STATE's operator has not
+// trusted generation 2 a day later. The cable sent meanwhile still waits
+// (it was refused, acknowledged and so lost after an hour), until
+// cable.RotationGrace is up.
+func TestRotationWaitsDaysForTrust(t *testing.T) {
+	keys, ms, _, _ := rotated(t)
+	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
+	tr := &batches{in: make(chan []*cable.Transmission, 4), out: make(chan error, 4)}
+	ce, _, dir := newCentre(t, "STATE", keys, tr, func(cfg *centre.Config) { cfg.Now = clk.now })
+	stop := start(ce)
+	defer stop()
+	c, w := sealedCable(t, dir, ms, clk.now(), 1)
+	deliver := func() bool {
+		w.Later = false
+		tr.in <- []*cable.Transmission{w}
+		if err := <-tr.out; err != nil {
+			t.Fatal(err)
+		}
+		return w.Later
+	}
+	if !deliver() {
+		t.Fatalf("cable %s under MOSCOW's generation 2, not trusted yet, refused at once", c.ID)
+	}
+	clk.add(24 * time.Hour)
+	if !deliver() {
+		t.Errorf("cable %s refused a day after MOSCOW rotated, before its operator trusted generation 2", c.ID)
+	}
+	clk.add(cable.RotationGrace)
+	if deliver() {
+		t.Errorf("cable %s still waiting after the rotation's grace", c.ID)
+	}
+}

@@ -2,8 +2,11 @@ package seal_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cable-archive/cable/seal"
 )
@@ -53,5 +56,52 @@ func TestRelabelledUnderNewGenerationRefused(t *testing.T) {
 	_, err := state.Open(s)
 	if errors.Is(err, seal.ErrUntrustedGeneration) {
 		t.Errorf("relabelled envelope (signed 00512, envelope 00777) reported as %v: the centre holds it", err)
+	}
+}
+
+// TestStolenGenerationRetired: MOSCOW's generation 1 is stolen; MOSCOW
+// rotates and STATE trusts generation 2. A cable under generation 1 still
+// opens for SupersededGrace after generation 2 was made (it may have been
+// in flight), then no more: the thief's forgeries stop working. Before, a
+// replaced generation verified for ever.
+func TestStolenGenerationRetired(t *testing.T) {
+	moscow, state := station(t, "MOSCOW"), station(t, "STATE")
+	trust(t, moscow, state)
+	trust(t, state, moscow)
+	stolenDir := filepath.Join(t.TempDir(), "stolen")
+	if err := os.MkdirAll(stolenDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(moscow.Dir(), "identity-0001.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stolenDir, "identity-0001.key"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	thief, err := seal.Open(stolenDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := thief.Trust(state.Export()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moscow.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	trust(t, state, moscow)
+	forged := mustSeal(t, thief, []byte("FORGED AFTER ROTATION\n"), "1946MOSCOW09999", "STATE")
+	if _, err := state.Open(forged); err != nil {
+		t.Errorf("within the grace, a cable under generation 1 (in flight when MOSCOW rotated): %v", err)
+	}
+	made := time.Now()
+	state.Now = func() time.Time { return made.Add(seal.SupersededGrace + time.Hour) }
+	if _, err := state.Open(forged); !errors.Is(err, seal.ErrRetiredGeneration) {
+		t.Errorf("a cable under generation 1 after the grace: %v, want ErrRetiredGeneration", err)
+	}
+	// Generation 2 is not affected.
+	genuine := mustSeal(t, moscow, []byte("GENUINE\n"), "1946MOSCOW09998", "STATE")
+	if _, err := state.Open(genuine); err != nil {
+		t.Errorf("a cable under generation 2: %v", err)
 	}
 }

@@ -37,6 +37,9 @@ var (
 	// ErrBadSelfSignature: an exported public identity's self-signature does
 	// not verify (the file was tampered with or damaged).
 	ErrBadSelfSignature = &cable.Error{Code: cable.EFORBIDDEN, Message: "Public identity's self-signature does not verify."}
+	// ErrRetiredGeneration: the key generation is trusted but its station
+	// has since made a newer one, longer ago than SupersededGrace.
+	ErrRetiredGeneration = &cable.Error{Code: cable.EFORBIDDEN, Message: "Sealed under a key generation its station has replaced, past the time allowed for what was in flight."}
 	// ErrCommentMismatch: an exported public identity's comment lines
 	// name another station, generation or fingerprint than its key: the
 	// fingerprint an operator reads out from the file would not be the

@@ -240,8 +240,27 @@ func (k *Keyring) signingKey(station string, gen int) (ed25519.PublicKey, error)
 	if p == nil {
 		return nil, generationError("station "+station, gen, slices.Max(slices.Collect(maps.Keys(gens))))
 	}
+	// A generation replaced by a newer one trusted here verifies what was
+	// in flight for SupersededGrace after the newer one was made, then no
+	// more: a key stolen and then rotated away must stop working.
+	var next *PublicIdentity
+	for g, q := range gens {
+		if g > gen && (next == nil || g < next.Generation) {
+			next = q
+		}
+	}
+	if next != nil {
+		if retired := next.CreatedAt.Add(SupersededGrace); k.Now().After(retired) {
+			return nil, fmt.Errorf("station %s generation %d, replaced by generation %d made %s, retired %s: %w", station, gen,
+				next.Generation, next.CreatedAt.UTC().Format(time.RFC3339), retired.UTC().Format(time.RFC3339), ErrRetiredGeneration)
+		}
+	}
 	return p.SigningKey, nil
 }
+
+// SupersededGrace is how long after a station makes a new key generation
+// its older ones still verify here (cable.RotationGrace).
+const SupersededGrace = cable.RotationGrace
 
 // generationError says why generation gen of whose, not held, is refused:
 // not trusted yet if it may still come, unknown if not.
