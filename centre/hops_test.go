@@ -10,9 +10,7 @@ import (
 
 	cable "github.com/cable-archive/cable"
 	"github.com/cable-archive/cable/centre"
-	"github.com/cable-archive/cable/seal"
 	"github.com/cable-archive/cable/storetest"
-	"github.com/cable-archive/cable/textform"
 )
 
 // partialCustody takes only the first part of the first Send into custody
@@ -139,46 +137,21 @@ func (f *fullForReceipts) Receive(ctx context.Context, _ string, h func(context.
 	}
 }
 
-// TestRefusalRecordedOnceWhenReceiptsWait: a batch holding a refused
-// transmission and a good cable, whose receipt cannot be sent at once, is
-// redelivered until it can; the refusal must be recorded once, not at
-// every redelivery.
 // TestRefusalRecordedOnceWhenReceiptsWait: the receipts of a batch cannot
 // go (this node's stream full) three times, so the batch is delivered four
 // times. Its refused transmission is recorded once, not at every delivery.
 func TestRefusalRecordedOnceWhenReceiptsWait(t *testing.T) {
 	ctx := context.Background()
-	keys, moscowKeys := t.TempDir(), t.TempDir()
-	state, moscow := initKeys(t, keys, "STATE"), initKeys(t, moscowKeys, "MOSCOW")
-	if _, err := state.Trust(moscow.Export()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := moscow.Trust(state.Export()); err != nil {
-		t.Fatal(err)
-	}
-	moscowSealer, err := seal.OpenKeyrings(moscowKeys, []string{"MOSCOW"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, ms := stationsTrusting(t, false)
 	tr := &fullForReceipts{full: 3, done: make(chan int, 1)}
 	ce, records, dir := newCentre(t, "STATE", keys, tr)
-
-	c := storetest.Cable("MOSCOW", time.Now().UTC().Truncate(time.Minute), "Good", "Text.")
-	c.Serial, c.ID = 1, cable.Identifier(c.DTG.Year(), "MOSCOW", 1)
-	text, err := textform.New(dir).Render(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, err := moscowSealer.Seal("MOSCOW", c.ID, text, []string{"STATE"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, good := sealedCable(t, dir, ms, time.Now().UTC().Truncate(time.Minute), 1)
 	tr.batch = func() []*cable.Transmission {
+		g := *good
 		return []*cable.Transmission{
 			{CableID: "2026MOSCOW00999", Origin: "MOSCOW", Destination: "STATE", Precedence: cable.Routine,
 				Text: []byte("garbage"), Refused: "unreadable envelope"},
-			{Kind: cable.KindCable, CableID: c.ID, Origin: "MOSCOW", Destination: "STATE", Precedence: cable.Routine,
-				Text: sealed, SHA256: cable.SHA256Hex(sealed), Route: []string{"MOSCOW"}, QueuedAt: time.Now().UTC()},
+			&g,
 		}
 	}
 	stop := start(ce)

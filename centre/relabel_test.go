@@ -40,9 +40,10 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// rotated returns STATE's keys dir (trusting MOSCOW generation 1 only) and
-// a MOSCOW sealer that has rotated to generation 2, plus MOSCOW's keyring.
-func rotated(t *testing.T) (string, *seal.Keyrings, *seal.Keyring, *seal.Keyring) {
+// stationsTrusting returns STATE's keys directory, trusting MOSCOW's
+// generation 1, and MOSCOW's sealer, trusting STATE; rotated, MOSCOW has
+// moved on to generation 2, which STATE does not trust yet.
+func stationsTrusting(t *testing.T, rotated bool) (string, *seal.Keyrings) {
 	keys, moscowKeys := t.TempDir(), t.TempDir()
 	state, moscow := initKeys(t, keys, "STATE"), initKeys(t, moscowKeys, "MOSCOW")
 	if _, err := state.Trust(moscow.Export()); err != nil {
@@ -51,16 +52,37 @@ func rotated(t *testing.T) (string, *seal.Keyrings, *seal.Keyring, *seal.Keyring
 	if _, err := moscow.Trust(state.Export()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := moscow.Rotate(); err != nil {
-		t.Fatal(err)
+	if rotated {
+		if _, err := moscow.Rotate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ms, err := seal.OpenKeyrings(moscowKeys, []string{"MOSCOW"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keys, ms, state, moscow
+	return keys, ms
 }
 
+// rotatedWithClock runs STATE, its clock clk, its batches handed over
+// through tr, MOSCOW rotated to a generation STATE does not trust yet
+// (stationsTrusting); ms seals as MOSCOW.
+func rotatedWithClock(t *testing.T) (*clock, *batches, *cable.Directory, *seal.Keyrings) {
+	keys, ms := stationsTrusting(t, true)
+	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
+	tr := &batches{in: make(chan []*cable.Transmission, 4), out: make(chan error, 4)}
+	ce, _, dir := newCentre(t, "STATE", keys, tr, func(cfg *centre.Config) { cfg.Now = clk.now })
+	stop := start(ce)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return clk, tr, dir, ms
+}
+
+// sealedCable is cable serial of MOSCOW, dated at, sealed to STATE, as it
+// arrives there.
 func sealedCable(t *testing.T, dir *cable.Directory, ms *seal.Keyrings, at time.Time, serial int) (*cable.Cable, *cable.Transmission) {
 	c := storetest.Cable("MOSCOW", at, "After rotation", "Text.")
 	c.Serial, c.ID = serial, cable.Identifier(c.DTG.Year(), "MOSCOW", serial)
@@ -80,7 +102,7 @@ func sealedCable(t *testing.T, dir *cable.Directory, ms *seal.Keyrings, at time.
 // Cable-Id of a genuine cable under a generation not trusted yet. The
 // centre held it under the new name; it now refuses it at once.
 func TestRelabelledTransmissionNotHeld(t *testing.T) {
-	keys, ms, _, _ := rotated(t)
+	keys, ms := stationsTrusting(t, true)
 	tr := &batches{in: make(chan []*cable.Transmission, 4), out: make(chan error, 4)}
 	ce, _, dir := newCentre(t, "STATE", keys, tr)
 	stop := start(ce)
@@ -102,12 +124,7 @@ func TestRelabelledTransmissionNotHeld(t *testing.T) {
 // refused at T0+61m, the wait keyed by the unsigned Cable-Id header alone;
 // it is now keyed by the sealed bytes too.
 func TestRelabelledCopyCannotShortenTheWait(t *testing.T) {
-	keys, ms, _, _ := rotated(t)
-	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
-	tr := &batches{in: make(chan []*cable.Transmission, 4), out: make(chan error, 4)}
-	ce, _, dir := newCentre(t, "STATE", keys, tr, func(cfg *centre.Config) { cfg.Now = clk.now })
-	stop := start(ce)
-	defer stop()
+	clk, tr, dir, ms := rotatedWithClock(t)
 	_, x := sealedCable(t, dir, ms, clk.now(), 1)
 	_, y := sealedCable(t, dir, ms, clk.now().Add(50*time.Minute), 2)
 	x.CableID = y.CableID // relabelled by the relay
@@ -132,12 +149,7 @@ func TestRelabelledCopyCannotShortenTheWait(t *testing.T) {
 // (it was refused, acknowledged and so lost after an hour), until
 // cable.RotationGrace is up.
 func TestRotationWaitsDaysForTrust(t *testing.T) {
-	keys, ms, _, _ := rotated(t)
-	clk := &clock{t: time.Now().UTC().Truncate(time.Minute)}
-	tr := &batches{in: make(chan []*cable.Transmission, 4), out: make(chan error, 4)}
-	ce, _, dir := newCentre(t, "STATE", keys, tr, func(cfg *centre.Config) { cfg.Now = clk.now })
-	stop := start(ce)
-	defer stop()
+	clk, tr, dir, ms := rotatedWithClock(t)
 	c, w := sealedCable(t, dir, ms, clk.now(), 1)
 	deliver := func() bool {
 		w.Later = false

@@ -308,37 +308,11 @@ func (o *oneBatch) Receive(ctx context.Context, _ string, h func(context.Context
 // every redelivery of the whole batch.
 func TestUntrustedGenerationWaitsAlone(t *testing.T) {
 	ctx := context.Background()
-	keys, moscowKeys := t.TempDir(), t.TempDir()
-	state, moscow := initKeys(t, keys, "STATE"), initKeys(t, moscowKeys, "MOSCOW")
-	if _, err := state.Trust(moscow.Export()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := moscow.Trust(state.Export()); err != nil {
-		t.Fatal(err)
-	}
 	// MOSCOW rotates; STATE's operator has not trusted the new generation.
-	if _, err := moscow.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	moscowSealer, err := seal.OpenKeyrings(moscowKeys, []string{"MOSCOW"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, ms := stationsTrusting(t, true)
 	tr := &oneBatch{result: make(chan error, 1)}
 	ce, records, dir := newCentre(t, "STATE", keys, tr)
-
-	c := storetest.Cable("MOSCOW", time.Now().UTC().Truncate(time.Minute), "Signed under a new generation", "Text.")
-	c.Serial, c.ID = 1, cable.Identifier(c.DTG.Year(), "MOSCOW", 1)
-	text, err := textform.New(dir).Render(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, err := moscowSealer.Seal("MOSCOW", c.ID, text, []string{"STATE"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiting := &cable.Transmission{Kind: cable.KindCable, CableID: c.ID, Origin: "MOSCOW", Destination: "STATE", Precedence: cable.Routine,
-		Text: sealed, SHA256: cable.SHA256Hex(sealed), Route: []string{"MOSCOW"}, QueuedAt: time.Now().UTC()}
+	c, waiting := sealedCable(t, dir, ms, time.Now().UTC().Truncate(time.Minute), 1)
 	garbage := &cable.Transmission{CableID: "1946MOSCOW00999", Origin: "MOSCOW", Destination: "STATE", Precedence: cable.Routine,
 		Text: []byte("garbage"), Refused: "unreadable envelope"}
 	tr.batch = []*cable.Transmission{garbage, waiting}

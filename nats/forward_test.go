@@ -52,20 +52,26 @@ func storedOrder(tb testing.TB, tr *Transport) (precs []cable.Precedence, ids []
 	return precs, ids
 }
 
+// forwardingHubDown is a network whose MOSCOW and WAR forward and whose hub,
+// STATE, is down.
+func forwardingHubDown(t *testing.T) *network {
+	n := openNetwork(t, nil)
+	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
+	forward(t, n.war, "WAR", func(context.Context, []*cable.Transmission) error { return nil })
+	if err := n.state.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestForwardShedBacklogInOrder is TestNetworkLinkDown with a backlog of
 // more than a batch of each precedence. WAR's forwarder sheds what it
 // holds beyond a batch for STATE while STATE is down; when STATE returns
 // the less urgent wait for the shed to come back, so the backlog still
 // arrives most urgent first, once each.
 func TestForwardShedBacklogInOrder(t *testing.T) {
-	n := openNetwork(t, nil)
+	n := forwardingHubDown(t)
 	ctx := context.Background()
-	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
-	forward(t, n.war, "WAR", func(context.Context, []*cable.Transmission) error { return nil })
-
-	if err := n.state.Close(); err != nil {
-		t.Fatal(err)
-	}
 	const total = 1600 // 400 of each precedence
 	ts := mixed(total, 1, "MOSCOW", "STATE")
 	for i := 0; i < total; i += BatchSize {
@@ -114,13 +120,8 @@ func TestForwardShedBacklogInOrder(t *testing.T) {
 // whole, not shed in part: handed back in part it would come back whole
 // once the rest was forwarded, and that rest would be forwarded twice.
 func TestForwardShedKeepsBatchesWhole(t *testing.T) {
-	n := openNetwork(t, nil)
+	n := forwardingHubDown(t)
 	ctx := context.Background()
-	forward(t, n.moscow, "MOSCOW", func(context.Context, []*cable.Transmission) error { return nil })
-	forward(t, n.war, "WAR", func(context.Context, []*cable.Transmission) error { return nil })
-	if err := n.state.Close(); err != nil {
-		t.Fatal(err)
-	}
 	const total = 400
 	ts := many(total, 1, "STATE", cable.Flash)
 	for i := 0; i < total; i += 25 {
