@@ -23,7 +23,30 @@ func (c *Centre) FileHistorical(ctx context.Context, u *cable.User, r *cable.His
 	if !u.HasRole(cable.RoleArchivist) && !u.HasRole(cable.RoleOperator) {
 		return nil, cable.Errorf(cable.EFORBIDDEN, "%s may not file historical records", u.Name)
 	}
-	return FileHistorical(ctx, c.records, c.form, c.rules.Load(), u.Name, r, c.now())
+	// What a filer could not read, they may not file: it would put in
+	// others' inboxes what they could not have seen.
+	if r != nil && r.Cable != nil {
+		if !u.Clearance.Valid() || u.Clearance < r.Cable.Classification {
+			return nil, cable.Errorf(cable.EFORBIDDEN, "%s is cleared %s and may not file a record classified %s", u.Name, u.Clearance, r.Cable.Classification)
+		}
+		for _, k := range r.Cable.Captions {
+			if !u.HoldsCaption(k) {
+				return nil, cable.Errorf(cable.EFORBIDDEN, "%s does not hold %s and may not file a record under it", u.Name, k)
+			}
+		}
+	}
+	filed, err := FileHistorical(ctx, c.records, c.form, c.rules.Load(), u.Name, r, c.now())
+	if cable.ErrorCode(err) == cable.ECONFLICT {
+		// Held already: said, but of a cable the filer may not read,
+		// nothing more (not its SHA-256, which would let them test
+		// guesses at its text).
+		if ok, rerr := c.mayRead(ctx, u, r.ID); rerr != nil {
+			return nil, rerr
+		} else if !ok {
+			return nil, cable.Errorf(cable.ECONFLICT, "a record under %s is already held", r.ID)
+		}
+	}
+	return filed, err
 }
 
 // FileHistorical files r into rec on behalf of actor; see Centre.FileHistorical.
@@ -57,6 +80,20 @@ func FileHistorical(ctx context.Context, rec cable.Records, form cable.TextForm,
 	}
 	if !cable.ValidStationCode(station) {
 		ps.Add("received_at", "receiving station %q must be 2-20 upper-case letters", station)
+	}
+	// This year's serials and control numbers are the live system's: a
+	// record filed under one would take it, and every release or arrival
+	// after it would fail on the number already held.
+	for _, d := range []struct {
+		field string
+		at    time.Time
+	}{{"dtg", c.DTG}, {"received.at", receivedAt(c)}} {
+		if !d.at.IsZero() && d.at.UTC().Year() >= now.UTC().Year() {
+			ps.Add(d.field, "a historical record is dated before this year (%d): %s is the live system's", now.UTC().Year(), d.at.UTC().Format("2006-01-02"))
+		}
+	}
+	if y, _, _, err := cable.ParseIdentifier(r.ID); err == nil && y >= now.UTC().Year() {
+		ps.Add("id", "a historical record is dated before this year (%d): %s is a number of the live system's", now.UTC().Year(), r.ID)
 	}
 	if err := ps.Err("invalid historical record"); err != nil {
 		return nil, err
@@ -116,4 +153,12 @@ func FileHistorical(ctx context.Context, rec cable.Records, form cable.TextForm,
 		return nil, err
 	}
 	return rec.Cable(ctx, r.ID)
+}
+
+// receivedAt is when c says it was received, zero if it does not.
+func receivedAt(c *cable.Cable) time.Time {
+	if c.Received == nil {
+		return time.Time{}
+	}
+	return c.Received.At
 }

@@ -38,6 +38,27 @@ func (c *Centre) Cable(ctx context.Context, u *cable.User, id string) (*cable.Re
 		// Only the originating station follows its transmissions.
 		view.Transmissions = nil
 	}
+	// A cable u may not read does not exist for u, here either: the
+	// cables answering this one and those it refers to are named only if
+	// u may read them.
+	view.AnsweredBy = nil
+	for _, a := range rec.AnsweredBy {
+		if ok, err := c.mayRead(ctx, u, a); err != nil {
+			return nil, err
+		} else if ok {
+			view.AnsweredBy = append(view.AnsweredBy, a)
+		}
+	}
+	for i, r := range view.Cable.References {
+		if r.ID == "" {
+			continue
+		}
+		if ok, err := c.mayRead(ctx, u, r.ID); err != nil {
+			return nil, err
+		} else if !ok {
+			view.Cable.References[i].ID = ""
+		}
+	}
 	if err := c.records.AppendEvents(ctx, []*cable.Event{{
 		Kind: cable.EventRead, CableID: id, Station: u.Station, Actor: u.Name,
 	}}); err != nil {
@@ -45,6 +66,22 @@ func (c *Centre) Cable(ctx context.Context, u *cable.User, id string) (*cable.Re
 	}
 	c.metrics.reads.Inc()
 	return &view, nil
+}
+
+// mayRead reports whether u may read the cable id, as seen from u's
+// station; false, not an error, if it is not held.
+func (c *Centre) mayRead(ctx context.Context, u *cable.User, id string) (bool, error) {
+	rec, err := c.records.Cable(ctx, id)
+	if cable.ErrorCode(err) == cable.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("read %s: %w", id, err)
+	}
+	dist := rec.Cable.Distribution // as Cable sees it
+	if d := rec.DeliveryFor(u.Station); d != nil {
+		dist = &d.Distribution
+	}
+	return cable.CanRead(u, rec.Cable, dist), nil
 }
 
 // bound limits a filter to what u may read.
