@@ -193,3 +193,37 @@ func TestReleaseAfterRunStopped(t *testing.T) {
 		t.Errorf("Release blocked %v until its caller gave up; nothing will ever commit it", time.Since(t0).Round(time.Second))
 	}
 }
+
+// TestReceiptsMarkedAsSectionsRefused: a relay marks two receipt
+// transmissions as the sections of one. Only the first was looked at; the
+// second was acknowledged with no record of it. Each is now refused as a
+// security event.
+func TestReceiptsMarkedAsSectionsRefused(t *testing.T) {
+	ctx := context.Background()
+	keys, _ := stationsTrusting(t, false)
+	tr := &oneBatch{result: make(chan error, 1)}
+	ce, records, _ := newCentre(t, "STATE", keys, tr)
+	for i := 1; i <= 2; i++ {
+		tr.batch = append(tr.batch, &cable.Transmission{Kind: cable.KindReceipt, CableID: "2026MOSCOW00001", Origin: "MOSCOW", Destination: "STATE",
+			Precedence: cable.Routine, Section: i, Sections: 2, Text: []byte("receipts"), SHA256: cable.SHA256Hex([]byte("receipts"))})
+	}
+	stop := start(ce)
+	select {
+	case err := <-tr.result:
+		if err != nil {
+			t.Errorf("handler: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the batch was not handled")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := records.Events(ctx, cable.EventFilter{Kind: cable.EventSecurity, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Errorf("two receipt transmissions marked as sections: %d security events, want 2", len(evs))
+	}
+}

@@ -73,6 +73,12 @@ func (c *Centre) receive(ctx context.Context, station string, ts []*cable.Transm
 				continue
 			}
 			refuse(t, fmt.Sprintf("truncated: not every one of its %d sections arrived", t.Sections))
+		case t.Kind == cable.KindReceipt && (t.Sections > 1 || len(group) > 1):
+			// Receipts are never cut into sections: a relay marked them
+			// so, and each is refused, none dropped unrecorded.
+			for _, s := range group {
+				refuse(s, "receipts marked as sections of one transmission: receipts are never cut into sections")
+			}
 		case t.Kind == cable.KindReceipt:
 			rs, problem, notYet := c.openReceipts(station, t)
 			if notYet && c.awaitTrust(t, at) {
