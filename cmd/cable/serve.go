@@ -79,6 +79,8 @@ type node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	runErr chan error
+	// unlock releases the data directory (lockDataDir).
+	unlock func() error
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -166,6 +168,9 @@ func startNode(ctx context.Context, cfg nodeConfig) (_ *node, err error) {
 			n.closeBackends()
 		}
 	}()
+	if n.unlock, err = lockDataDir(cfg.Data); err != nil {
+		return nil, err
+	}
 	if n.records, err = d.openRecords(ctx, cfg.Postgres); err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
@@ -362,6 +367,10 @@ func (n *node) closeBackends() error {
 	}
 	if n.records != nil {
 		errs = append(errs, n.records.Close())
+	}
+	if n.unlock != nil {
+		errs = append(errs, n.unlock())
+		n.unlock = nil
 	}
 	return errors.Join(errs...)
 }
