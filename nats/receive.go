@@ -556,26 +556,34 @@ func (p *puller) handOver(ctx context.Context, pr cable.Precedence, msgs []jetst
 			continue
 		}
 		later++
-		e, inBatch := m.(*entry)
-		if !inBatch {
-			p.nak(m, laterDelay(m, p.t.opts.RetryDelay))
-			continue
+		if p.setAside(ctx, m, laterDelay(m, p.t.opts.RetryDelay)) {
+			done = append(done, m)
 		}
-		// Handed back, one transmission of a batch message would bring
-		// the whole message back with it, the rest handled again at
-		// every retry. It goes back into custody here as a message of
-		// its own instead, and leaves the batch.
-		if err := p.keepApart(ctx, e); err != nil {
-			p.log.Warn("nats: could not keep a transmission apart from its batch; the batch comes back whole", "err", err)
-			p.nak(m, p.t.opts.RetryDelay)
-			continue
-		}
-		done = append(done, m)
 	}
 	if later > 0 {
 		p.log.Info("nats: handler kept transmissions for later", "precedence", pr.String(), "count", later, "retry_in", p.t.opts.RetryDelay)
 	}
 	return p.ack(ctx, done)
+}
+
+// setAside hands m back to come again after delay, and reports whether it
+// was kept apart instead, to be acknowledged by the caller. Handed back,
+// one transmission of a batch message would bring the whole message back
+// with it, the rest handled again; so a transmission of a batch goes back
+// into custody as a message of its own (keepApart) and leaves the batch.
+// If that fails, the whole batch comes back after RetryDelay.
+func (p *puller) setAside(ctx context.Context, m jetstream.Msg, delay time.Duration) bool {
+	e, inBatch := m.(*entry)
+	if !inBatch {
+		p.nak(m, delay)
+		return false
+	}
+	if err := p.keepApart(ctx, e); err != nil {
+		p.log.Warn("nats: could not keep a transmission apart from its batch; the batch comes back whole", "err", err)
+		p.nak(m, p.t.opts.RetryDelay)
+		return false
+	}
+	return true
 }
 
 // maxLaterDelay bounds the wait before a transmission kept for later is
@@ -918,21 +926,9 @@ func (r *receiver) bound(ctx context.Context) error {
 		r.remove(newest)
 		var apart []jetstream.Msg
 		for _, m := range newest.msgs {
-			// A section in a batch message goes back into custody as a
-			// message of its own, as in handOver: handed back, it would
-			// bring its whole batch back, sections of other cables
-			// delivered already with it.
-			e, inBatch := m.(*entry)
-			if !inBatch {
-				r.p.nak(m, r.p.t.opts.RetryDelay)
-				continue
+			if r.p.setAside(ctx, m, r.p.t.opts.RetryDelay) {
+				apart = append(apart, m)
 			}
-			if err := r.p.keepApart(ctx, e); err != nil {
-				r.p.log.Warn("nats: could not keep a section apart from its batch; the batch comes back whole", "err", err)
-				r.p.nak(m, r.p.t.opts.RetryDelay)
-				continue
-			}
-			apart = append(apart, m)
 		}
 		if err := r.p.ack(ctx, apart); err != nil {
 			return err
