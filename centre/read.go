@@ -23,6 +23,9 @@ func (c *Centre) Cable(ctx context.Context, u *cable.User, id string) (*cable.Re
 	} else if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
 	}
+	if !readable(u, rec) {
+		return nil, notFound(id)
+	}
 	view := *rec
 	view.Cable = rec.Cable.Clone()
 	view.Deliveries = nil
@@ -30,9 +33,6 @@ func (c *Centre) Cable(ctx context.Context, u *cable.User, id string) (*cable.Re
 		receipt, dist := d.Receipt, d.Distribution
 		view.Cable.Received, view.Cable.Distribution = &receipt, &dist
 		view.Deliveries = []cable.Delivery{*d}
-	}
-	if !cable.CanRead(u, view.Cable, view.Cable.Distribution) {
-		return nil, notFound(id)
 	}
 	if view.Cable.Station != u.Station {
 		// Only the originating station follows its transmissions.
@@ -77,11 +77,17 @@ func (c *Centre) mayRead(ctx context.Context, u *cable.User, id string) (bool, e
 	} else if err != nil {
 		return false, fmt.Errorf("read %s: %w", id, err)
 	}
-	dist := rec.Cable.Distribution // as Cable sees it
+	return readable(u, rec), nil
+}
+
+// readable is the access policy applied to a record as u's station holds
+// it: by the distribution at u's station, if it was delivered there.
+func readable(u *cable.User, rec *cable.Record) bool {
+	dist := rec.Cable.Distribution
 	if d := rec.DeliveryFor(u.Station); d != nil {
 		dist = &d.Distribution
 	}
-	return cable.CanRead(u, rec.Cable, dist), nil
+	return cable.CanRead(u, rec.Cable, dist)
 }
 
 // bound limits a filter to what u may read.
