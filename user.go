@@ -1,6 +1,9 @@
 package cable
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // UserRole is a permission a user holds beyond reading.
 type UserRole string
@@ -98,21 +101,28 @@ func (u *User) Validate(dir *Directory) error {
 	return ps.Err("invalid user")
 }
 
+// Uncleared says why u may not see c whatever its distribution (their
+// clearance does not reach its classification, or they lack a caption it
+// carries), "" if they may.
+func (u *User) Uncleared(c *Cable) string {
+	if !u.Clearance.Valid() || u.Clearance < c.Classification {
+		return fmt.Sprintf("clearance %s does not reach %s", u.Clearance, c.Classification)
+	}
+	for _, k := range c.Captions {
+		if !u.HoldsCaption(k) {
+			return fmt.Sprintf("caption %s not held", k)
+		}
+	}
+	return ""
+}
+
 // CanRead is the access policy. A user reads a cable only if their
 // clearance reaches its classification, they hold every caption it
 // carries, and it was sent by their station or distributed (in dist, the
 // distribution at the user's station) to one of their offices.
 func CanRead(u *User, c *Cable, dist *Distribution) bool {
-	if u == nil || c == nil {
+	if u == nil || c == nil || u.Uncleared(c) != "" {
 		return false
-	}
-	if !u.Clearance.Valid() || u.Clearance < c.Classification {
-		return false
-	}
-	for _, k := range c.Captions {
-		if !u.HoldsCaption(k) {
-			return false
-		}
 	}
 	if c.Station == u.Station {
 		return true

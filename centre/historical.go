@@ -26,13 +26,8 @@ func (c *Centre) FileHistorical(ctx context.Context, u *cable.User, r *cable.His
 	// What a filer could not read, they may not file: it would put in
 	// others' inboxes what they could not have seen.
 	if r != nil && r.Cable != nil {
-		if !u.Clearance.Valid() || u.Clearance < r.Cable.Classification {
-			return nil, cable.Errorf(cable.EFORBIDDEN, "%s is cleared %s and may not file a record classified %s", u.Name, u.Clearance, r.Cable.Classification)
-		}
-		for _, k := range r.Cable.Captions {
-			if !u.HoldsCaption(k) {
-				return nil, cable.Errorf(cable.EFORBIDDEN, "%s does not hold %s and may not file a record under it", u.Name, k)
-			}
+		if why := u.Uncleared(r.Cable); why != "" {
+			return nil, cable.Errorf(cable.EFORBIDDEN, "%s may not file this record: %s", u.Name, why)
 		}
 	}
 	filed, err := FileHistorical(ctx, c.records, c.form, c.rules.Load(), u.Name, r, c.now())
